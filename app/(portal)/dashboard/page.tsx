@@ -1,0 +1,45 @@
+import Link from "next/link";
+import { getDb } from "@/lib/db";
+import { requirePageActor } from "@/lib/auth/current";
+import { getOrg } from "@/lib/orgs/queries";
+import { Card, PageHeader } from "@/components/ui/card";
+
+export const metadata = { title: "Dashboard" };
+
+export default async function DashboardPage() {
+  const actor = await requirePageActor();
+  const org = await getOrg(getDb(), actor, actor.org.id);
+  return (
+    <>
+      <PageHeader title={`Welcome, ${actor.user.name}`} description={`Organisation ${org.name} (${org.slug})`} />
+      <div className="grid gap-6 md:grid-cols-2">
+        <Card title="Get started">
+          <ol className="list-decimal space-y-2 pl-5 text-sm text-slate-700">
+            <li>Fork the base manifest into a flavour of your own.</li>
+            <li>Add package layers: Debian packages, users, overlay files.</li>
+            <li>Press Build; the OS image lands in the registry.</li>
+            <li>
+              Automate with the REST API: create a token under{" "}
+              <Link href="/settings/tokens" className="text-brand-600 hover:underline">
+                API tokens
+              </Link>
+              .
+            </li>
+          </ol>
+        </Card>
+        <Card title="Members">
+          <ul className="divide-y divide-slate-100 text-sm">
+            {org.members.map((m) => (
+              <li key={m.id} className="flex justify-between py-2">
+                <span>
+                  {m.name} <span className="text-slate-500">{m.email}</span>
+                </span>
+                <span className="text-slate-500">{m.role}</span>
+              </li>
+            ))}
+          </ul>
+        </Card>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,48 @@
+"use client";
+
+import { useState, type FormEvent } from "react";
+import { signIn } from "next-auth/react";
+import { useRouter, useSearchParams } from "next/navigation";
+import { Alert } from "../ui/alert";
+import { Button } from "../ui/button";
+import { Field } from "../ui/field";
+
+export function SignInForm({ oidcName }: { oidcName?: string }) {
+  const router = useRouter();
+  const params = useSearchParams();
+  const [error, setError] = useState<string | null>(params.get("error") && params.get("error") !== "CredentialsSignin" ? params.get("error") : null);
+  const [pending, setPending] = useState(false);
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setPending(true);
+    setError(null);
+    const result = await signIn("credentials", { email: form.get("email"), password: form.get("password"), redirect: false });
+    setPending(false);
+    if (!result || result.error) {
+      setError(!result || result.error === "CredentialsSignin" ? "Wrong e-mail or password." : result.error);
+      return;
+    }
+    const next = params.get("callbackUrl");
+    router.push(next && next.startsWith("/") ? next : "/dashboard");
+    router.refresh();
+  }
+
+  return (
+    <form onSubmit={onSubmit} className="space-y-4" noValidate>
+      {error && <Alert tone="error">{error}</Alert>}
+      {params.get("signedUp") && !error && <Alert tone="success">Your organisation is ready. Sign in to continue.</Alert>}
+      <Field label="E-mail" name="email" type="email" autoComplete="email" required />
+      <Field label="Password" name="password" type="password" autoComplete="current-password" required />
+      <Button type="submit" className="w-full" disabled={pending}>
+        {pending ? "Signing in…" : "Sign in"}
+      </Button>
+      {oidcName && (
+        <Button type="button" variant="secondary" className="w-full" onClick={() => signIn("oidc", { callbackUrl: "/dashboard" })}>
+          Sign in with {oidcName}
+        </Button>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,5 @@
+export * from "./orgs";
+export * from "./users";
+export * from "./api-tokens";
+export * from "./sign-in-attempts";
+export * from "./audit-log";

@@ -1,0 +1,12 @@
+// Parsing input at the edge: one place that turns zod failures into a ValidationError naming each field.
+import type { z } from "zod";
+import { ValidationError, describeZodIssues } from "./errors";
+
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
+    throw new ValidationError(describeZodIssues(result.error.issues), { issues });
+  }
+  return result.data;
+}

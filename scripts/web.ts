@@ -1,0 +1,62 @@
+// The web process: Next.js behind Node's own HTTPS server (TLS_CERT/TLS_KEY, else the local CA in .data/tls), plus optional plain HTTP.
+import http from "node:http";
+import https from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import next from "next";
+import { config, dataDir } from "@/lib/config";
+import { migrateDatabase } from "@/lib/db/migrate";
+import { resolveDatabaseUrl } from "@/lib/stack/database-url";
+import { loadOrCreateTls } from "@/lib/tls/local-ca";
+
+const log = (msg: string) => console.log(`[web] ${msg}`);
+
+async function main() {
+  const databaseUrl = resolveDatabaseUrl();
+  process.env.DATABASE_URL = databaseUrl;
+  process.env.NEXTAUTH_URL ??= config.publicUrl;
+  await migrateDatabase(databaseUrl);
+
+  const dev = process.env.STRATA_DEV === "1";
+  const app = next({ dev, dir: process.cwd(), hostname: config.host, port: config.port });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+  const trustProxy = process.env.TRUST_PROXY === "1";
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    // The sign-in rate limit keys on the client address: take it from the socket unless a trusted proxy sets it.
+    if (!trustProxy) req.headers["x-forwarded-for"] = req.socket.remoteAddress ?? "unknown";
+    handle(req, res).catch((err) => {
+      console.error("[web] request failed:", err);
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  };
+
+  const tls = loadOrCreateTls(dataDir(), (process.env.TLS_HOSTS ?? "").split(",").filter(Boolean));
+  const servers: Array<http.Server | https.Server> = [];
+  const secure = https.createServer({ key: tls.key, cert: tls.cert }, onRequest);
+  await new Promise<void>((resolve, reject) => secure.once("error", reject).listen(config.port, config.host, resolve));
+  servers.push(secure);
+  log(`listening on https://${config.host}:${config.port}${tls.caPath ? ` (local CA: ${tls.caPath})` : ""}`);
+  if (config.httpPort > 0) {
+    const plain = http.createServer(onRequest);
+    await new Promise<void>((resolve, reject) => plain.once("error", reject).listen(config.httpPort, config.host, resolve));
+    servers.push(plain);
+    log(`plain HTTP for local development on http://${config.host}:${config.httpPort}`);
+  }
+  log("ready");
+
+  const shutdown = (signal: string) => {
+    log(`${signal}: stopping`);
+    for (const server of servers) server.close();
+    for (const server of servers) server.closeAllConnections?.();
+    setTimeout(() => process.exit(0), 2000).unref();
+    Promise.resolve(app.close?.()).finally(() => process.exit(0));
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((err) => {
+  console.error("[web] failed to start:", err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,38 @@
+// The worker process: connects pg-boss to the app's database and runs the job handlers until SIGTERM.
+import { createDb } from "@/lib/db";
+import { migrateDatabase } from "@/lib/db/migrate";
+import { createBoss } from "@/lib/jobs/boss";
+import { resolveDatabaseUrl } from "@/lib/stack/database-url";
+import { registerHandlers } from "./handlers";
+
+const log = (msg: string) => console.log(`[worker] ${msg}`);
+
+async function main() {
+  const url = resolveDatabaseUrl();
+  await migrateDatabase(url);
+  const { db, pool } = createDb(url, { max: 5 });
+  const boss = createBoss(url);
+  boss.on("error", (err) => console.error("[worker] pg-boss:", err.message));
+  await boss.start();
+  const stopHandlers = await registerHandlers({ boss, db, log });
+  log(`ready (pid ${process.pid})`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: finishing current jobs and stopping`);
+    await stopHandlers();
+    await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
+    await pool.end();
+    log("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err) => {
+  console.error("[worker] failed to start:", err instanceof Error ? err.message : err);
+  process.exit(1);
+});
