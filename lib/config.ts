@@ -11,7 +11,7 @@ const int = (v: string | undefined, fallback: number) => {
 };
 
 export function dataDir(): string {
-  return path.resolve(process.env.STRATA_DATA_DIR || ".data");
+  return path.resolve(/*turbopackIgnore: true*/ process.env.STRATA_DATA_DIR || ".data");
 }
 
 export const config = {

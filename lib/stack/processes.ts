@@ -1,6 +1,7 @@
 // Child processes of `npm run up` and `npm test`: started with a prefix on their output, stopped in reverse order.
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
+import https from "node:https";
 
 export interface Managed {
   name: string;
@@ -45,4 +46,19 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`${what} did not become ready within ${Math.round(timeoutMs / 1000)} s`);
+}
+
+/** Whether an HTTPS URL answers below 500; the certificate is not checked (it may come from the local CA). */
+export function httpsAnswers(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    https
+      .get(url, { rejectUnauthorized: false, timeout: 5000 }, (res) => {
+        res.resume();
+        resolve((res.statusCode ?? 500) < 500);
+      })
+      .on("error", () => resolve(false))
+      .on("timeout", function (this: { destroy(): void }) {
+        this.destroy();
+      });
+  });
 }

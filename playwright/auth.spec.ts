@@ -1,0 +1,60 @@
+import { expect, test } from "@playwright/test";
+import { PASSWORD, signInInBrowser, signUpInBrowser, uniqueEmail } from "./helpers";
+
+test.describe("signed out", () => {
+  test.use({ storageState: { cookies: [], origins: [] } });
+
+  test("sign up, sign out, sign back in", async ({ page }) => {
+    const email = uniqueEmail("roundtrip");
+    await signUpInBrowser(page, { email, organisation: "Roundtrip Ltd" });
+    await expect(page).toHaveURL(/\/dashboard$/);
+    await expect(page.getByRole("heading", { name: /Welcome/ })).toBeVisible();
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await expect(page).toHaveURL(/\/sign-in/);
+    await page.goto("/dashboard");
+    await expect(page).toHaveURL(/\/sign-in/);
+
+    await signInInBrowser(page, email, PASSWORD);
+    await expect(page).toHaveURL(/\/dashboard$/);
+    await expect(page.getByTestId("whoami")).toContainText("Roundtrip Ltd");
+  });
+
+  test("a wrong password gets a readable message and no session", async ({ page }) => {
+    const email = uniqueEmail("wrongpw");
+    await signUpInBrowser(page, { email, organisation: "Wrong Password Inc" });
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signInInBrowser(page, email, "Not-The-Password-1");
+    await expect(page.getByRole("alert")).toHaveText("Wrong e-mail or password.");
+    await expect(page).toHaveURL(/\/sign-in/);
+  });
+
+  test("a weak password and a taken e-mail are refused with messages", async ({ page }) => {
+    const email = uniqueEmail("weak");
+    await signUpInBrowser(page, { email, organisation: "Weak Co", password: "password" });
+    await expect(page.getByRole("alert")).toContainText("Password must");
+    await expect(page).toHaveURL(/\/sign-up/);
+
+    await signUpInBrowser(page, { email, organisation: "Strong Co" });
+    await expect(page).toHaveURL(/\/dashboard$/);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signUpInBrowser(page, { email, organisation: "Copycat Co" });
+    await expect(page.getByRole("alert")).toContainText("already exists");
+  });
+
+  test("the admin signs in and sees every organisation", async ({ page }) => {
+    await signInInBrowser(page, process.env.E2E_ADMIN_EMAIL!, process.env.E2E_ADMIN_PASSWORD!);
+    await expect(page).toHaveURL(/\/dashboard$/);
+    await page.getByRole("link", { name: "Admin" }).click();
+    await expect(page.getByRole("heading", { name: "Admin" })).toBeVisible();
+    await expect(page.getByRole("region", { name: "Organisations" }).getByRole("row")).not.toHaveCount(1);
+    await expect(page.getByRole("region", { name: "Health" })).toContainText("PostgreSQL");
+  });
+});
+
+test("a customer is refused from the admin area", async ({ page }) => {
+  await page.goto("/dashboard");
+  await expect(page.getByRole("link", { name: "Admin" })).toHaveCount(0);
+  await page.goto("/admin");
+  await expect(page.getByRole("heading", { name: "That area is for administrators" })).toBeVisible();
+});

@@ -1,0 +1,30 @@
+import crypto from "node:crypto";
+import type { APIRequestContext, Page } from "@playwright/test";
+
+export const PASSWORD = "Granite-Falcon-42!";
+export const uniqueEmail = (tag: string) => `${tag}-${crypto.randomUUID().slice(0, 8)}@example.test`;
+export const CUSTOMER_FILE = ".data/test/playwright-customer-account.json";
+
+export async function signUpInBrowser(page: Page, opts: { email: string; organisation: string; name?: string; password?: string }) {
+  await page.goto("/sign-up");
+  await page.getByLabel("Your name").fill(opts.name ?? "Playwright Tester");
+  await page.getByLabel("Organisation").fill(opts.organisation);
+  await page.getByLabel("E-mail").fill(opts.email);
+  await page.getByLabel("Password").fill(opts.password ?? PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+}
+
+export async function signInInBrowser(page: Page, email: string, password: string) {
+  await page.goto("/sign-in");
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** A second organisation made through the public API, with a token of its own. */
+export async function apiAccount(request: APIRequestContext, tag: string) {
+  const email = uniqueEmail(tag);
+  const signUp = await request.post("/api/v1/sign-up", { data: { email, name: tag, organisation: `${tag} org`, password: PASSWORD } });
+  if (signUp.status() !== 201) throw new Error(`sign-up failed: ${signUp.status()} ${await signUp.text()}`);
+  return { email, ...(await signUp.json()) } as { email: string; userId: string; orgId: string; orgSlug: string };
+}

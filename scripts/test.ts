@@ -1,0 +1,111 @@
+// `npm test`: unit and integration tests (vitest, real PostgreSQL, dockerd and registry), then browser tests
+// (Playwright on Debian's Chromium) against the real web server and worker. Stops everything it started.
+import fs from "node:fs";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { createDb } from "@/lib/db";
+import { migrateDatabase } from "@/lib/db/migrate";
+import { ensureAdmin } from "@/lib/auth/seed-admin";
+import { startEmbeddedPostgres } from "@/lib/stack/postgres";
+import { ensureDockerEngine } from "@/lib/stack/docker";
+import { ensureRegistry } from "@/lib/stack/registry";
+import { ensureNextBuild } from "@/lib/stack/next-build";
+import { httpsAnswers, startProcess, waitFor, type Managed } from "@/lib/stack/processes";
+
+const log = (msg: string) => console.log(`[test] ${msg}`);
+const stackLog = { debug: () => {}, info: log, warn: log, error: log };
+const stops: Array<() => Promise<void>> = [];
+const args = process.argv.slice(2);
+const only = (name: string) => args.length === 0 || args.includes(name);
+
+export const E2E = {
+  port: 3543,
+  pgPort: 54_359,
+  dataDir: path.resolve(".data/test/e2e"),
+  adminEmail: "admin@strata.test",
+  adminPassword: "Admin-Test-Password-1",
+};
+
+function run(cmd: string, cmdArgs: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, cmdArgs, { stdio: "inherit", env });
+    child.on("exit", (code) => resolve(code ?? 1));
+  });
+}
+
+async function startStack(): Promise<Record<string, string>> {
+  const data = path.resolve(".data/test");
+  fs.mkdirSync(data, { recursive: true });
+  const engine = await ensureDockerEngine({ dataDir: data, log: stackLog });
+  if (engine.started) stops.push(engine.stop);
+  // A registry of the test run's own (port 5055), so tests never push into the one `npm run up` serves.
+  const registry = process.env.REGISTRY_URL ? await ensureRegistry({ dataDir: data, log: stackLog }) : await ensureRegistry({ dataDir: data, log: stackLog, port: 5055 });
+  if (registry.started) stops.push(registry.stop);
+  return { REGISTRY_URL: registry.url };
+}
+
+async function browserTests(stackEnv: Record<string, string>): Promise<number> {
+  fs.rmSync(E2E.dataDir, { recursive: true, force: true });
+  fs.mkdirSync(E2E.dataDir, { recursive: true });
+  const pg = await startEmbeddedPostgres({ root: path.join(E2E.dataDir, "postgres"), port: E2E.pgPort });
+  stops.push(pg.stop);
+  await migrateDatabase(pg.url);
+  const { db, pool } = createDb(pg.url, { max: 1 });
+  await ensureAdmin(db, { email: E2E.adminEmail, password: E2E.adminPassword });
+  await pool.end();
+
+  ensureNextBuild(log);
+  const baseUrl = `https://localhost:${E2E.port}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...stackEnv,
+    NODE_ENV: "production",
+    DATABASE_URL: pg.url,
+    STRATA_DATA_DIR: E2E.dataDir,
+    PORT: String(E2E.port),
+    HTTP_PORT: "0",
+    NEXTAUTH_URL: baseUrl,
+    STRATA_ADMIN_EMAIL: E2E.adminEmail,
+    STRATA_LOG_REQUESTS: "0",
+  };
+  const children: Managed[] = [startProcess("web", "scripts/web.ts", env), startProcess("worker", "workers/index.ts", env)];
+  for (const child of children) stops.push(() => child.stop());
+  await waitFor("the web server", () => httpsAnswers(`${baseUrl}/api/health`), 120_000);
+  return run(path.resolve("node_modules/.bin/playwright"), ["test"], { ...env, BASE_URL: baseUrl, E2E_ADMIN_EMAIL: E2E.adminEmail, E2E_ADMIN_PASSWORD: E2E.adminPassword });
+}
+
+async function main(): Promise<number> {
+  const failures: string[] = [];
+  if (only("typecheck") && (await run("node_modules/.bin/tsc", ["--noEmit", "-p", "."], process.env)) !== 0) failures.push("typecheck");
+  const stackEnv = await startStack();
+  const env = { ...process.env, ...stackEnv };
+  if (only("unit") && (await run("node_modules/.bin/vitest", ["run", "--project", "unit"], env)) !== 0) failures.push("unit");
+  if (only("integration") && (await run("node_modules/.bin/vitest", ["run", "--project", "integration"], env)) !== 0) failures.push("integration");
+  if (only("browser") && (await browserTests(stackEnv)) !== 0) failures.push("browser");
+  log(failures.length === 0 ? "all test suites passed" : `failed: ${failures.join(", ")}`);
+  return failures.length === 0 ? 0 : 1;
+}
+
+async function stopAll() {
+  for (const stop of stops.reverse()) await stop().catch((err) => log(`stop failed: ${(err as Error).message}`));
+}
+
+let exiting = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.on(signal, async () => {
+    if (exiting) return;
+    exiting = true;
+    await stopAll();
+    process.exit(130);
+  });
+
+main()
+  .catch((err) => {
+    console.error(`[test] ${err instanceof Error ? err.stack : err}`);
+    return 1;
+  })
+  .then(async (code) => {
+    exiting = true;
+    await stopAll();
+    process.exit(code);
+  });
