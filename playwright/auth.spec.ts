@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { PASSWORD, signInInBrowser, signUpInBrowser, uniqueEmail } from "./helpers";
+import { PASSWORD, pageAlert, signInInBrowser, signOutInBrowser, signUpInBrowser, uniqueEmail } from "./helpers";
 
 test.describe("signed out", () => {
   test.use({ storageState: { cookies: [], origins: [] } });
@@ -10,8 +10,7 @@ test.describe("signed out", () => {
     await expect(page).toHaveURL(/\/dashboard$/);
     await expect(page.getByRole("heading", { name: /Welcome/ })).toBeVisible();
 
-    await page.getByRole("button", { name: "Sign out" }).click();
-    await expect(page).toHaveURL(/\/sign-in/);
+    await signOutInBrowser(page);
     await page.goto("/dashboard");
     await expect(page).toHaveURL(/\/sign-in/);
 
@@ -23,23 +22,23 @@ test.describe("signed out", () => {
   test("a wrong password gets a readable message and no session", async ({ page }) => {
     const email = uniqueEmail("wrongpw");
     await signUpInBrowser(page, { email, organisation: "Wrong Password Inc" });
-    await page.getByRole("button", { name: "Sign out" }).click();
+    await signOutInBrowser(page);
     await signInInBrowser(page, email, "Not-The-Password-1");
-    await expect(page.getByRole("alert")).toHaveText("Wrong e-mail or password.");
+    await expect(pageAlert(page)).toHaveText("Wrong e-mail or password.");
     await expect(page).toHaveURL(/\/sign-in/);
   });
 
   test("a weak password and a taken e-mail are refused with messages", async ({ page }) => {
     const email = uniqueEmail("weak");
     await signUpInBrowser(page, { email, organisation: "Weak Co", password: "password" });
-    await expect(page.getByRole("alert")).toContainText("Password must");
+    await expect(pageAlert(page)).toContainText("Password must");
     await expect(page).toHaveURL(/\/sign-up/);
 
     await signUpInBrowser(page, { email, organisation: "Strong Co" });
     await expect(page).toHaveURL(/\/dashboard$/);
-    await page.getByRole("button", { name: "Sign out" }).click();
+    await signOutInBrowser(page);
     await signUpInBrowser(page, { email, organisation: "Copycat Co" });
-    await expect(page.getByRole("alert")).toContainText("already exists");
+    await expect(pageAlert(page)).toContainText("already exists");
   });
 
   test("the admin signs in and sees every organisation", async ({ page }) => {

@@ -1,5 +1,5 @@
 import crypto from "node:crypto";
-import type { APIRequestContext, Page } from "@playwright/test";
+import { expect, type APIRequestContext, type Page } from "@playwright/test";
 
 export const PASSWORD = "Granite-Falcon-42!";
 export const uniqueEmail = (tag: string) => `${tag}-${crypto.randomUUID().slice(0, 8)}@example.test`;
@@ -27,4 +27,12 @@ export async function apiAccount(request: APIRequestContext, tag: string) {
   const signUp = await request.post("/api/v1/sign-up", { data: { email, name: tag, organisation: `${tag} org`, password: PASSWORD } });
   if (signUp.status() !== 201) throw new Error(`sign-up failed: ${signUp.status()} ${await signUp.text()}`);
   return { email, ...(await signUp.json()) } as { email: string; userId: string; orgId: string; orgSlug: string };
+}
+
+/** The page's own alert (Next.js also renders an empty role=alert route announcer). */
+export const pageAlert = (page: Page) => page.getByRole("alert").filter({ hasText: /\S/ });
+
+export async function signOutInBrowser(page: Page) {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/sign-in/);
 }

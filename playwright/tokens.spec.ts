@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { apiAccount } from "./helpers";
+import { apiAccount, pageAlert } from "./helpers";
 
 test("create a token in the browser, call the API with it, revoke it", async ({ page, playwright, baseURL }) => {
   await page.goto("/settings/tokens");
@@ -28,7 +28,7 @@ test("create a token in the browser, call the API with it, revoke it", async ({ 
 test("an empty token name is refused with a message", async ({ page }) => {
   await page.goto("/settings/tokens");
   await page.getByRole("button", { name: "Create token" }).click();
-  await expect(page.getByRole("alert")).toContainText("name is required");
+  await expect(pageAlert(page)).toContainText("name is required");
 });
 
 test("a customer cannot read another organisation through the API", async ({ page, playwright, baseURL }) => {
