@@ -1,0 +1,325 @@
+// Ready-made layers: a form's input (validated here) becomes a package definition a customer can add without writing shell.
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { NotFoundError, ValidationError, describeZodIssues } from "../errors";
+import { PackageDefinitionSchema, type PackageDefinition, type PackageDefinitionInput } from "./schema";
+
+const LAYER_CATEGORY = "layer";
+
+// ---------------------------------------------------------------------------------------------------------------
+// (a) Extra Debian packages
+
+/** Debian policy §5.6.1: lower case letters, digits, + - . ; at least two characters, starting alphanumeric. */
+export const DebianPackageNameSchema = z
+  .string()
+  .trim()
+  .regex(/^[a-z0-9][a-z0-9+.-]+$/, "a Debian package name has at least 2 characters: a-z, 0-9, '+', '-' and '.', starting with a letter or digit")
+  .max(100, "a Debian package name is at most 100 characters");
+
+export const DebianPackagesInputSchema = z
+  .object({ packages: z.array(DebianPackageNameSchema).min(1, "name at least one package").max(200) })
+  .strict();
+
+export function debianPackagesLayer(input: z.input<typeof DebianPackagesInputSchema>): PackageDefinition {
+  const { packages } = parseInput(DebianPackagesInputSchema, input);
+  const names = [...new Set(packages)];
+  return definition({
+    name: layerName("apt", names),
+    description: `Extra Debian packages: ${names.join(", ")}`,
+    requires: ["system/base"],
+    steps: [
+      "apt-get update",
+      `DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${names.join(" ")}`,
+      "apt-get clean",
+      "rm -rf /var/lib/apt/lists/*",
+    ],
+    excludes: ["^/var/cache/apt/", "^/var/lib/apt/lists/", "^/var/log/"],
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// (b) Users with SSH authorized keys
+
+/** Accounts that exist in the base image or are created by its packages; useradd would fail or hijack them. */
+const RESERVED_USERS = new Set([
+  "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy", "www-data",
+  "backup", "list", "irc", "gnats", "nobody", "_apt", "messagebus", "sshd", "systemd-network", "systemd-resolve",
+  "systemd-timesync", "systemd-journal", "systemd-coredump", "polkitd", "strata",
+]);
+
+export const UsernameSchema = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "a username starts with a-z or '_', then up to 31 of a-z, 0-9, '_' and '-'")
+  .refine((u) => !RESERVED_USERS.has(u) && !u.startsWith("systemd-"), "this username is reserved by the system");
+
+const SSH_KEY_TYPES = [
+  "ssh-ed25519",
+  "ssh-rsa",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "sk-ssh-ed25519@openssh.com",
+  "sk-ecdsa-sha2-nistp256@openssh.com",
+];
+
+/** `type base64 [comment]` on one line, and the base64 blob must itself start with the same key type. */
+export const SshPublicKeySchema = z
+  .string()
+  .trim()
+  .max(16 * 1024, "an ssh public key is at most 16 KiB")
+  .refine((k) => !/[\r\n]/.test(k), { message: "an ssh public key is a single line", abort: true })
+  .refine(isSshPublicKey, `not an ssh public key; expected "<type> <base64> [comment]" with type one of ${SSH_KEY_TYPES.join(", ")}`);
+
+function isSshPublicKey(line: string): boolean {
+  const [type, blob] = line.split(/ +/);
+  if (!SSH_KEY_TYPES.includes(type) || !blob || !/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return false;
+  const raw = Buffer.from(blob, "base64");
+  if (raw.length < 4) return false;
+  const length = raw.readUInt32BE(0);
+  return length === type.length && raw.subarray(4, 4 + length).toString("latin1") === type;
+}
+
+export const UsersInputSchema = z
+  .object({
+    users: z
+      .array(z.object({ username: UsernameSchema, authorizedKeys: z.array(SshPublicKeySchema).max(50).default([]) }).strict())
+      .min(1, "add at least one user")
+      .max(50),
+  })
+  .strict()
+  .superRefine(({ users }, ctx) => {
+    const seen = new Set<string>();
+    users.forEach((u, i) => {
+      if (seen.has(u.username)) ctx.addIssue({ code: "custom", path: ["users", i, "username"], message: `user ${u.username} is listed twice` });
+      seen.add(u.username);
+    });
+  });
+
+export function usersLayer(input: z.input<typeof UsersInputSchema>): PackageDefinition {
+  const { users } = parseInput(UsersInputSchema, input);
+  const withKeys = users.filter((u) => u.authorizedKeys.length > 0);
+  return definition({
+    name: layerName("users", users.map((u) => u.username)),
+    description: `Users: ${users.map((u) => u.username + (u.authorizedKeys.length ? ` (${u.authorizedKeys.length} ssh key${u.authorizedKeys.length > 1 ? "s" : ""})` : "")).join(", ")}`,
+    requires: withKeys.length ? ["system/base", "system/openssh"] : ["system/base"],
+    // Overlay files are written before the steps, as root: the steps create the owner and then hand the files over.
+    files: withKeys.map((u) => ({ path: `/home/${u.username}/.ssh/authorized_keys`, mode: "0600", content: u.authorizedKeys.join("\n") + "\n" })),
+    steps: users.flatMap((u) => {
+      const home = `/home/${u.username}`;
+      return [
+        // -p '*': no password can match, yet the account is not "locked", so key logins work with and without PAM.
+        `id -u ${u.username} >/dev/null 2>&1 || useradd -m -s /bin/bash -p '*' ${u.username}`,
+        // useradd -m skips /etc/skel when the overlay already made the home directory.
+        `cp -a /etc/skel/. ${home}/`,
+        ...(u.authorizedKeys.length ? [`chmod 0700 ${home}/.ssh`, `chmod 0600 ${home}/.ssh/authorized_keys`] : []),
+        `chown -R ${u.username}:${u.username} ${home}`,
+      ];
+    }),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// (c) Enabled systemd units
+
+const UNIT_TYPES = ["service", "socket", "timer", "target", "path", "mount", "automount", "swap", "slice"];
+
+/** systemd.unit(5): name chars a-zA-Z0-9:-_.\ , optional @instance, a known type suffix, at most 255 characters. */
+export const SystemdUnitNameSchema = z
+  .string()
+  .trim()
+  .max(255, "a unit name is at most 255 characters")
+  .refine((u) => !/@\./.test(u), { message: "a template unit needs an instance to be enabled, e.g. getty@tty2.service", abort: true })
+  .refine(
+    (u) => new RegExp(`^[A-Za-z0-9:_.\\\\-]+(@[A-Za-z0-9:_.\\\\-]+)?\\.(${UNIT_TYPES.join("|")})$`).test(u),
+    `not a unit name; expected e.g. "nginx.service" (types: ${UNIT_TYPES.join(", ")})`,
+  );
+
+export const SystemdUnitsInputSchema = z
+  .object({ units: z.array(SystemdUnitNameSchema).min(1, "name at least one unit").max(100) })
+  .strict();
+
+export function systemdUnitsLayer(input: z.input<typeof SystemdUnitsInputSchema>): PackageDefinition {
+  const units = [...new Set(parseInput(SystemdUnitsInputSchema, input).units)];
+  return definition({
+    name: layerName("units", units.map((u) => u.replace(/\.[a-z]+$/, ""))),
+    description: `Enabled systemd units: ${units.join(", ")}`,
+    requires: ["system/systemd"],
+    // systemctl enable works offline (it only writes symlinks), so it needs no running systemd in the build container.
+    steps: [`systemctl enable ${units.map(shellQuote).join(" ")}`],
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// (d) Kernel command line
+
+export const KernelCmdlineInputSchema = z
+  .object({
+    cmdline: z
+      .string()
+      .trim()
+      .min(1, "enter at least one kernel argument")
+      .max(1024, "the kernel command line is at most 1024 characters")
+      .refine((c) => !/[\r\n]/.test(c), { message: "the kernel command line must be a single line", abort: true })
+      .refine((c) => !/["'`]/.test(c), {
+        message: "quotes are not allowed in kernel arguments (the line is written into a shell-sourced grub file)",
+        abort: true,
+      })
+      .refine((c) => /^[A-Za-z0-9_.,:/=+@%~ -]*$/.test(c), "kernel arguments may only use letters, digits, spaces and _ . , : / = + @ % ~ -"),
+  })
+  .strict();
+
+/**
+ * Fixed name: there is one kernel command line, so a second such layer should be a duplicate-package error,
+ * not a silent override of the same files.
+ */
+export function kernelCmdlineLayer(input: z.input<typeof KernelCmdlineInputSchema>): PackageDefinition {
+  const args = parseInput(KernelCmdlineInputSchema, input).cmdline.split(/ +/).join(" ");
+  return definition({
+    name: "kernel-cmdline",
+    description: `Extra kernel arguments: ${args}`,
+    requires: ["system/kernel", "system/grub"],
+    files: [
+      // Read by kernel-install and UKI tooling.
+      { path: "/etc/kernel/cmdline", mode: "0644", content: `${args}\n` },
+      // grub-mkconfig sources /etc/default/grub.d/*.cfg after /etc/default/grub; append, keep the base arguments.
+      {
+        path: "/etc/default/grub.d/strata-cmdline.cfg",
+        mode: "0644",
+        content: `# Written by the Strata "kernel command line" layer.\nGRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX ${args}"\n`,
+      },
+    ],
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// (e) Hostname and timezone
+
+/** RFC 1123: dot-separated labels of 1–63 letters, digits and inner hyphens; at most 253 characters. */
+export const HostnameSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(253, "a hostname is at most 253 characters")
+  .refine(
+    (h) => h.split(".").every((label) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(label)),
+    "a hostname is dot-separated labels of 1-63 letters, digits and hyphens (not at the start or end of a label)",
+  );
+
+const TZ_AREAS = ["Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific", "Etc"];
+
+/** IANA zone like Area/City (or Area/Region/City), or UTC. Checked against the real zoneinfo at build time. */
+export const TimezoneSchema = z
+  .string()
+  .trim()
+  .max(64)
+  .refine(
+    (tz) => tz === "UTC" || new RegExp(`^(${TZ_AREAS.join("|")})(/[A-Za-z0-9_+-]+){1,2}$`).test(tz),
+    `a timezone is UTC or Area/City, e.g. Europe/Berlin (areas: ${TZ_AREAS.join(", ")})`,
+  );
+
+export const HostnameTimezoneInputSchema = z.object({ hostname: HostnameSchema, timezone: TimezoneSchema.default("UTC") }).strict();
+
+/**
+ * Fixed name for the same reason as kernel-cmdline: a machine has one hostname.
+ * /etc/hostname is bind-mounted by Docker in a build container, so neither a step nor `docker cp` into the
+ * container lands in the committed layer; the builder has to put overlay files into the layer another way
+ * (e.g. a COPY build from the parent image) for this file to reach the image.
+ */
+export function hostnameTimezoneLayer(input: z.input<typeof HostnameTimezoneInputSchema>): PackageDefinition {
+  const { hostname, timezone } = parseInput(HostnameTimezoneInputSchema, input);
+  const zone = `/usr/share/zoneinfo/${timezone}`;
+  return definition({
+    name: "hostname",
+    description: `Hostname ${hostname}, timezone ${timezone}`,
+    requires: ["system/base"],
+    files: [
+      { path: "/etc/hostname", mode: "0644", content: `${hostname}\n` },
+      { path: "/etc/timezone", mode: "0644", content: `${timezone}\n` },
+    ],
+    steps: [`test -f ${zone} || { echo "unknown timezone ${timezone}: ${zone} does not exist" >&2; exit 1; }`, `ln -sf ${zone} /etc/localtime`],
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The catalog
+
+export interface CatalogEntry<S extends z.ZodType = z.ZodType> {
+  id: string;
+  title: string;
+  description: string;
+  /** Validates the form input; errors carry the field path. */
+  input: S;
+  build: (input: z.input<S>) => PackageDefinition;
+}
+
+const entry = <S extends z.ZodType>(e: CatalogEntry<S>) => e as unknown as CatalogEntry;
+
+export const CATALOG: ReadonlyArray<CatalogEntry> = [
+  entry({
+    id: "debian-packages",
+    title: "Extra Debian packages",
+    description: "Install packages from Debian bookworm by name, e.g. htop, curl, nginx-light.",
+    input: DebianPackagesInputSchema,
+    build: debianPackagesLayer,
+  }),
+  entry({
+    id: "users",
+    title: "Users with SSH keys",
+    description: "Create login users and install their SSH public keys. Password login stays disabled.",
+    input: UsersInputSchema,
+    build: usersLayer,
+  }),
+  entry({
+    id: "systemd-units",
+    title: "Enabled services",
+    description: "Enable systemd units at boot, e.g. nginx.service or fstrim.timer. The units must be installed by an earlier package.",
+    input: SystemdUnitsInputSchema,
+    build: systemdUnitsLayer,
+  }),
+  entry({
+    id: "kernel-cmdline",
+    title: "Kernel command line",
+    description: "Add kernel arguments, e.g. console=ttyS0,115200n8. They are appended to the base arguments.",
+    input: KernelCmdlineInputSchema,
+    build: kernelCmdlineLayer,
+  }),
+  entry({
+    id: "hostname-timezone",
+    title: "Hostname and timezone",
+    description: "Set the device hostname and timezone (Area/City, e.g. Europe/Berlin).",
+    input: HostnameTimezoneInputSchema,
+    build: hostnameTimezoneLayer,
+  }),
+];
+
+/** Builds the layer of catalog entry `id` from untrusted input; ValidationError names the bad field. */
+export function buildCatalogLayer(id: string, input: unknown): PackageDefinition {
+  const found = CATALOG.find((e) => e.id === id);
+  if (!found) throw new NotFoundError(`no catalog entry "${id}"; known: ${CATALOG.map((e) => e.id).join(", ")}`);
+  return found.build(input as never);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new ValidationError(describeZodIssues(parsed.error.issues), { issues: parsed.error.issues });
+  return parsed.data;
+}
+
+function definition(def: Omit<PackageDefinitionInput, "category" | "version">): PackageDefinition {
+  return PackageDefinitionSchema.parse({ category: LAYER_CATEGORY, version: "1", ...def });
+}
+
+/** `prefix-part-part`, squeezed to the package name alphabet; long names end in a short hash so they stay unique. */
+export function layerName(prefix: string, parts: string[]): string {
+  const slug = parts.join("-").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+  const name = slug ? `${prefix}-${slug}` : prefix;
+  if (name.length <= 64) return name;
+  const hash = createHash("sha256").update(parts.join("\0")).digest("hex").slice(0, 8);
+  return `${name.slice(0, 55).replace(/-+$/, "")}-${hash}`;
+}
+
+function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
