@@ -2,6 +2,10 @@
 import { z } from "zod";
 import { SignUpInput } from "./auth/sign-up";
 import { CreateTokenInput } from "./auth/tokens";
+import { PublishBaseManifestInput } from "./base-manifests/base-manifests";
+import { CreateFlavourInput, RebaseInput, SaveRevisionInput, UpdateFlavourInput } from "./flavours/flavours";
+import { ImportFlavourInput } from "./flavours/transfer";
+import { PackageDefinitionSchema } from "./manifest/schema";
 
 type Operation = {
   summary: string;
@@ -55,6 +59,85 @@ addPaths({
   },
   "/orgs/{id}": {
     get: { summary: "One organisation and its members", tags: ["orgs"], parameters: [idParam()], responses: { 200: { description: "Organisation" }, 404: err("Not found (or not yours)") } },
+  },
+});
+
+const revisionParam = { name: "number", in: "path", required: true, schema: { type: "integer", minimum: 1 }, description: "revision number" };
+const invalid = err("Invalid input; `details.issues` lists each field (and line, for YAML)");
+
+addPaths({
+  "/base-manifests": {
+    get: { summary: "Base-manifest versions", tags: ["manifests"], responses: { 200: { description: "Versions, newest first" } } },
+    post: {
+      summary: "Publish a new base-manifest version from YAML (admins)",
+      tags: ["manifests"],
+      requestBody: json(input(PublishBaseManifestInput)),
+      responses: { 201: { description: "Published" }, 403: err("Not an admin"), 409: err("That version exists"), 422: invalid },
+    },
+  },
+  "/base-manifests/{id}": {
+    get: {
+      summary: "One version: header, ordered packages and the requires graph; `?format=yaml` downloads the YAML",
+      tags: ["manifests"],
+      parameters: [idParam()],
+      responses: { 200: { description: "The manifest" }, 404: err("No such version") },
+    },
+  },
+  "/manifests/validate": {
+    post: { summary: "Validate manifest, package or layers YAML without saving; errors carry line and field", tags: ["manifests"], responses: { 200: { description: "{ ok, value } or { ok: false, errors }" } } },
+  },
+  "/catalog": { get: { summary: "Ready-made layers and the JSON schema of each form", tags: ["manifests"], responses: { 200: { description: "Entries" } } } },
+  "/catalog/{entry}": {
+    post: {
+      summary: "Turn a catalog form into a layer's package definition (not saved)",
+      tags: ["manifests"],
+      parameters: [{ name: "entry", in: "path", required: true, schema: { type: "string" } }],
+      responses: { 200: { description: "{ layer }" }, 404: err("No such entry"), 422: invalid },
+    },
+  },
+  "/flavours": {
+    get: { summary: "Your organisation's flavours (`?archived=true` for archived ones)", tags: ["flavours"], responses: { 200: { description: "Flavours" } } },
+    post: { summary: "Fork a base-manifest version into a flavour (revision 1, no layers)", tags: ["flavours"], requestBody: json(input(CreateFlavourInput)), responses: { 201: { description: "Created" }, 409: err("Name taken"), 422: invalid } },
+  },
+  "/flavours/import": {
+    post: { summary: "Import an exported flavour document (YAML) or luet tree (tar, base64) as a new flavour", tags: ["flavours"], requestBody: json(input(ImportFlavourInput)), responses: { 201: { description: "Created" }, 422: invalid } },
+  },
+  "/flavours/{id}": {
+    get: { summary: "A flavour and its latest revision", tags: ["flavours"], parameters: [idParam()], responses: { 200: { description: "Flavour" }, 404: err("Not found (or not yours)") } },
+    patch: { summary: "Rename, describe, archive or restore", tags: ["flavours"], parameters: [idParam()], requestBody: json(input(UpdateFlavourInput)), responses: { 200: { description: "Updated" }, 404: err("Not found"), 409: err("Name taken"), 422: invalid } },
+  },
+  "/flavours/{id}/revisions": {
+    get: { summary: "Revisions, newest first", tags: ["flavours"], parameters: [idParam()], responses: { 200: { description: "Revisions" } } },
+    post: {
+      summary: "Save the layers as a new revision",
+      tags: ["flavours"],
+      parameters: [idParam()],
+      requestBody: json({ ...input(SaveRevisionInput), properties: { ...(input(SaveRevisionInput) as { properties?: object }).properties, layers: { type: "array", items: input(PackageDefinitionSchema) } } }),
+      responses: { 201: { description: "The new revision" }, 404: err("Not found"), 409: err("A newer revision exists, or the flavour is archived"), 422: invalid },
+    },
+  },
+  "/flavours/{id}/revisions/{number}": {
+    get: { summary: "One revision: base, layers and the full package list", tags: ["flavours"], parameters: [idParam(), revisionParam], responses: { 200: { description: "Revision" }, 404: err("Not found") } },
+  },
+  "/flavours/{id}/revisions/{number}/export": {
+    get: {
+      summary: "Download a revision: `?format=yaml` (flavour document) or `?format=luet` (tar: definition.yaml + build.yaml a package)",
+      tags: ["flavours"],
+      parameters: [idParam(), revisionParam, { name: "format", in: "query", schema: { type: "string", enum: ["yaml", "luet"] } }],
+      responses: { 200: { description: "The file" }, 404: err("Not found") },
+    },
+  },
+  "/flavours/{id}/diff": {
+    get: {
+      summary: "Packages added, removed, changed (with line diffs) between two revisions, or a revision and its base",
+      tags: ["flavours"],
+      parameters: [idParam(), { name: "from", in: "query", schema: { type: "string" }, description: "revision number or `base`" }, { name: "to", in: "query", schema: { type: "integer" } }],
+      responses: { 200: { description: "The diff" }, 400: err("Bad revision number"), 404: err("Not found") },
+    },
+  },
+  "/flavours/{id}/rebase": {
+    get: { summary: "Preview a rebase onto `?baseManifestId=`: the diff and any layer that no longer fits", tags: ["flavours"], parameters: [idParam()], responses: { 200: { description: "Preview" } } },
+    post: { summary: "Rebase onto another base-manifest version (a new revision)", tags: ["flavours"], parameters: [idParam()], requestBody: json(input(RebaseInput)), responses: { 201: { description: "The new revision" }, 422: invalid } },
   },
 });
 

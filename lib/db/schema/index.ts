@@ -3,3 +3,5 @@ export * from "./users";
 export * from "./api-tokens";
 export * from "./sign-in-attempts";
 export * from "./audit-log";
+export * from "./manifests";
+export * from "./builds";

@@ -1,0 +1,7 @@
+import { z } from "zod";
+import { withApi } from "@/lib/api/with-api";
+import { CATALOG } from "@/lib/manifest/catalog";
+
+export const GET = withApi({ role: "customer" }, async () => ({
+  entries: CATALOG.map((e) => ({ id: e.id, title: e.title, description: e.description, input: z.toJSONSchema(e.input, { io: "input", unrepresentable: "any" }) })),
+}));

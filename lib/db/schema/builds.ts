@@ -1,0 +1,117 @@
+import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import type { ArtefactFile } from "../../build/extract";
+import { orgs } from "./orgs";
+import { users } from "./users";
+import { flavours, flavourRevisions } from "./manifests";
+
+export const BUILD_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
+export type BuildStatus = (typeof BUILD_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly BuildStatus[] = ["succeeded", "failed", "cancelled"];
+
+export const PACKAGE_STATUSES = ["pending", "running", "cached", "built", "failed", "cancelled"] as const;
+export type BuildPackageStatus = (typeof PACKAGE_STATUSES)[number];
+
+// One build of a flavour revision; the row and its pg-boss job are created in one transaction.
+export const builds = pgTable(
+  "builds",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => orgs.id, { onDelete: "cascade" }),
+    flavourId: uuid("flavour_id")
+      .notNull()
+      .references(() => flavours.id, { onDelete: "cascade" }),
+    revisionId: uuid("revision_id")
+      .notNull()
+      .references(() => flavourRevisions.id, { onDelete: "cascade" }),
+    revisionNumber: integer("revision_number").notNull(),
+    /** The image tag and the VERSION in /etc/os-release: r<revision>.<n-th build of it>. */
+    version: text("version").notNull(),
+    status: text("status", { enum: BUILD_STATUSES }).notNull().default("queued"),
+    totalPackages: integer("total_packages").notNull(),
+    donePackages: integer("done_packages").notNull().default(0),
+    currentPackage: text("current_package"),
+    imageRef: text("image_ref"),
+    imageDigest: text("image_digest"),
+    imageSize: bigint("image_size", { mode: "number" }),
+    error: text("error"),
+    attempt: integer("attempt").notNull().default(0),
+    retryOf: uuid("retry_of"),
+    jobId: text("job_id"),
+    startedBy: uuid("started_by").references(() => users.id, { onDelete: "set null" }),
+    workerId: text("worker_id"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    finishedAt: timestamp("finished_at", { withTimezone: true }),
+    /** Written every few seconds by the worker running it; a stale one means that worker died. */
+    heartbeatAt: timestamp("heartbeat_at", { withTimezone: true }),
+    cancelRequestedAt: timestamp("cancel_requested_at", { withTimezone: true }),
+  },
+  (t) => [
+    // The builds list of a flavour, newest first.
+    index("builds_flavour_idx").on(t.flavourId, t.createdAt),
+    // The reaper's scan for running builds with a stale heartbeat.
+    index("builds_status_idx").on(t.status),
+  ],
+);
+
+// Each package of a build, in manifest order.
+export const buildPackages = pgTable(
+  "build_packages",
+  {
+    buildId: uuid("build_id")
+      .notNull()
+      .references(() => builds.id, { onDelete: "cascade" }),
+    position: integer("position").notNull(),
+    packageId: text("package_id").notNull(),
+    version: text("version").notNull(),
+    /** From the base manifest (true) or a customer's layer (false). */
+    fromBase: boolean("from_base").notNull(),
+    status: text("status", { enum: PACKAGE_STATUSES }).notNull().default("pending"),
+    cacheKey: text("cache_key"),
+    cached: boolean("cached"),
+    step: integer("step"),
+    steps: integer("steps"),
+    imageId: text("image_id"),
+    artefactDigest: text("artefact_digest"),
+    durationMs: integer("duration_ms"),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    finishedAt: timestamp("finished_at", { withTimezone: true }),
+  },
+  (t) => [primaryKey({ columns: [t.buildId, t.position] })],
+);
+
+// Build output, line by line; the live log streams rows after the last sequence number a client saw.
+export const buildLogs = pgTable(
+  "build_logs",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    buildId: uuid("build_id")
+      .notNull()
+      .references(() => builds.id, { onDelete: "cascade" }),
+    packageId: text("package_id"),
+    line: text("line").notNull(),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    // Tailing one build's log from an id.
+    index("build_logs_build_idx").on(t.buildId, t.id),
+  ],
+);
+
+// Package artefacts, content-addressed: one row per distinct blob whichever build or organisation made it.
+export const artefacts = pgTable("artefacts", {
+  digest: text("digest").primaryKey(),
+  size: bigint("size", { mode: "number" }).notNull(),
+  uncompressedSize: bigint("uncompressed_size", { mode: "number" }).notNull(),
+  fileCount: integer("file_count").notNull(),
+  compression: text("compression").notNull(),
+  files: jsonb("files").$type<ArtefactFile[]>().notNull(),
+  deleted: jsonb("deleted").$type<string[]>().notNull(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+export type Build = typeof builds.$inferSelect;
+export type BuildPackage = typeof buildPackages.$inferSelect;
+export type ArtefactRow = typeof artefacts.$inferSelect;

@@ -1,0 +1,292 @@
+// Flavours: forks of a base-manifest version owned by an organisation, with append-only numbered revisions.
+import { and, desc, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Db, DbOrTx } from "../db";
+import { auditLog, baseManifests, flavourRevisions, flavours, type BaseManifest, type Flavour, type FlavourRevision } from "../db/schema";
+import type { Actor } from "../auth/actor";
+import { orgScope } from "../auth/roles";
+import { BadRequestError, ConflictError, NotFoundError, ValidationError } from "../errors";
+import { NAME_PATTERN, type PackageDefinition } from "../manifest/schema";
+import { diffPackages, type PackagesDiff } from "../manifest/diff";
+import { parseInput } from "../validation";
+import { getBaseManifest } from "../base-manifests/base-manifests";
+import { validateLayers } from "./validate-layers";
+
+export const FlavourNameSchema = z
+  .string()
+  .trim()
+  .min(1, "name is required")
+  .max(63, "name is at most 63 characters")
+  .regex(NAME_PATTERN, "name may only contain a-z, 0-9 and '-' and must start with a letter or digit (it names the OS image)");
+
+const MessageSchema = z.string().trim().max(500, "message is at most 500 characters").default("");
+
+export const CreateFlavourInput = z
+  .object({
+    baseManifestId: z.uuid("baseManifestId must be the id of a base manifest"),
+    name: FlavourNameSchema,
+    description: z.string().trim().max(2000, "description is at most 2000 characters").default(""),
+  })
+  .strict();
+
+export const UpdateFlavourInput = z
+  .object({
+    name: FlavourNameSchema.optional(),
+    description: z.string().trim().max(2000, "description is at most 2000 characters").optional(),
+    archived: z.boolean().optional(),
+  })
+  .strict()
+  .refine((v) => Object.keys(v).length > 0, "send at least one of name, description, archived");
+
+export const SaveRevisionInput = z
+  .object({
+    layers: z.array(z.unknown()).optional(),
+    layersYaml: z.string().optional(),
+    message: MessageSchema,
+    /** The revision the edit started from; a newer one answers 409 instead of overwriting someone's work. */
+    parentRevision: z.number().int().positive().optional(),
+  })
+  .strict()
+  .refine((v) => (v.layers === undefined) !== (v.layersYaml === undefined), "send either layers (JSON) or layersYaml (text), not both");
+
+export const RebaseInput = z
+  .object({ baseManifestId: z.uuid("baseManifestId must be the id of a base manifest"), message: MessageSchema, parentRevision: z.number().int().positive().optional() })
+  .strict();
+
+const uuidOr404 = (id: string, what: string) => {
+  if (!z.uuid().safeParse(id).success) throw new NotFoundError(`No such ${what}.`);
+};
+
+function uniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } };
+  return e.code === "23505" || e.cause?.code === "23505";
+}
+
+export interface FlavourSummary {
+  id: string;
+  name: string;
+  description: string;
+  orgId: string;
+  createdAt: Date;
+  updatedAt: Date;
+  archivedAt: Date | null;
+  latestRevision: number;
+  base: { id: string; name: string; version: string };
+}
+
+export async function listFlavours(db: DbOrTx, actor: Actor, opts: { archived?: boolean } = {}): Promise<FlavourSummary[]> {
+  // The latest revision of each flavour, found per row (lateral) through the (flavour_id, number) index.
+  const latest = db
+    .select({ number: flavourRevisions.number, baseManifestId: flavourRevisions.baseManifestId })
+    .from(flavourRevisions)
+    .where(eq(flavourRevisions.flavourId, flavours.id))
+    .orderBy(desc(flavourRevisions.number))
+    .limit(1)
+    .as("latest");
+  const rows = await db
+    .select({ flavour: flavours, latestRevision: latest.number, base: { id: baseManifests.id, name: baseManifests.name, version: baseManifests.version } })
+    .from(flavours)
+    .innerJoinLateral(latest, sql`true`)
+    .innerJoin(baseManifests, eq(baseManifests.id, latest.baseManifestId))
+    .where(and(orgScope(actor, flavours.orgId), opts.archived ? isNotNull(flavours.archivedAt) : isNull(flavours.archivedAt)))
+    .orderBy(desc(flavours.updatedAt));
+  return rows.map((r) => ({ ...pickFlavour(r.flavour), latestRevision: Number(r.latestRevision), base: r.base }));
+}
+
+const pickFlavour = (f: Flavour) => ({ id: f.id, name: f.name, description: f.description, orgId: f.orgId, createdAt: f.createdAt, updatedAt: f.updatedAt, archivedAt: f.archivedAt });
+
+/** The flavour if the actor may see it; another organisation's flavour is a 404, as if it did not exist. */
+export async function getFlavourRow(db: DbOrTx, actor: Actor, id: string, opts: { forUpdate?: boolean } = {}): Promise<Flavour> {
+  uuidOr404(id, "flavour");
+  const query = db.select().from(flavours).where(and(eq(flavours.id, id), orgScope(actor, flavours.orgId)));
+  const [row] = opts.forUpdate ? await query.for("update") : await query;
+  if (!row) throw new NotFoundError("No such flavour.");
+  return row;
+}
+
+export async function getRevisionRow(db: DbOrTx, flavourId: string, number?: number): Promise<FlavourRevision> {
+  const where = number === undefined ? eq(flavourRevisions.flavourId, flavourId) : and(eq(flavourRevisions.flavourId, flavourId), eq(flavourRevisions.number, number));
+  const [row] = await db.select().from(flavourRevisions).where(where).orderBy(desc(flavourRevisions.number)).limit(1);
+  if (!row) throw new NotFoundError(number === undefined ? "The flavour has no revision." : `No revision ${number} of this flavour.`);
+  return row;
+}
+
+export interface RevisionView {
+  id: string;
+  number: number;
+  message: string;
+  createdAt: Date;
+  createdBy: string | null;
+  base: { id: string; name: string; version: string; header: BaseManifest["header"] };
+  layers: PackageDefinition[];
+  /** Base packages then layers: what a build installs, in order. */
+  packages: PackageDefinition[];
+}
+
+async function revisionView(db: DbOrTx, revision: FlavourRevision): Promise<RevisionView> {
+  const base = await getBaseManifest(db, revision.baseManifestId);
+  return {
+    id: revision.id,
+    number: revision.number,
+    message: revision.message,
+    createdAt: revision.createdAt,
+    createdBy: revision.createdBy,
+    base: { id: base.id, name: base.name, version: base.version, header: base.header },
+    layers: revision.layers,
+    packages: [...base.packages, ...revision.layers],
+  };
+}
+
+export async function getFlavour(db: DbOrTx, actor: Actor, id: string) {
+  const flavour = await getFlavourRow(db, actor, id);
+  const latest = await revisionView(db, await getRevisionRow(db, flavour.id));
+  return { ...pickFlavour(flavour), latest };
+}
+
+export async function getRevision(db: DbOrTx, actor: Actor, flavourId: string, number: number): Promise<RevisionView> {
+  const flavour = await getFlavourRow(db, actor, flavourId);
+  return revisionView(db, await getRevisionRow(db, flavour.id, number));
+}
+
+export async function listRevisions(db: DbOrTx, actor: Actor, flavourId: string) {
+  const flavour = await getFlavourRow(db, actor, flavourId);
+  return db
+    .select({
+      id: flavourRevisions.id,
+      number: flavourRevisions.number,
+      message: flavourRevisions.message,
+      createdAt: flavourRevisions.createdAt,
+      createdBy: flavourRevisions.createdBy,
+      layerCount: sql<number>`jsonb_array_length(${flavourRevisions.layers})::int`,
+      base: { id: baseManifests.id, name: baseManifests.name, version: baseManifests.version },
+    })
+    .from(flavourRevisions)
+    .innerJoin(baseManifests, eq(baseManifests.id, flavourRevisions.baseManifestId))
+    .where(eq(flavourRevisions.flavourId, flavour.id))
+    .orderBy(desc(flavourRevisions.number));
+}
+
+/** Fork: a new flavour on a base-manifest version, with revision 1 holding no layers yet. */
+export async function createFlavour(db: Db, actor: Actor, input: unknown) {
+  const data = parseInput(CreateFlavourInput, input);
+  const base = await getBaseManifest(db, data.baseManifestId);
+  return insertFlavour(db, actor, { name: data.name, description: data.description, base, layers: [], message: `Forked from ${base.name} ${base.version}` });
+}
+
+/** Shared by fork and import: the flavour row and its first revision, in one transaction. */
+export async function insertFlavour(db: Db, actor: Actor, v: { name: string; description: string; base: BaseManifest; layers: PackageDefinition[]; message: string }) {
+  try {
+    return await db.transaction(async (tx) => {
+      const [flavour] = await tx.insert(flavours).values({ orgId: actor.org.id, name: v.name, description: v.description, createdBy: actor.user.id }).returning();
+      const [revision] = await tx
+        .insert(flavourRevisions)
+        .values({ flavourId: flavour.id, orgId: flavour.orgId, number: 1, baseManifestId: v.base.id, layers: v.layers, message: v.message, createdBy: actor.user.id })
+        .returning();
+      await tx.insert(auditLog).values({ orgId: actor.org.id, actorUserId: actor.user.id, action: "flavour.create", subject: flavour.id, detail: { name: v.name } });
+      return { ...pickFlavour(flavour), latest: await revisionView(tx, revision) };
+    });
+  } catch (err) {
+    if (uniqueViolation(err)) throw new ConflictError(`Your organisation already has a flavour named "${v.name}"; choose another name.`);
+    throw err;
+  }
+}
+
+export async function updateFlavour(db: Db, actor: Actor, id: string, input: unknown) {
+  const data = parseInput(UpdateFlavourInput, input);
+  try {
+    return await db.transaction(async (tx) => {
+      const flavour = await getFlavourRow(tx, actor, id, { forUpdate: true });
+      const [updated] = await tx
+        .update(flavours)
+        .set({
+          ...(data.name !== undefined ? { name: data.name } : {}),
+          ...(data.description !== undefined ? { description: data.description } : {}),
+          ...(data.archived !== undefined ? { archivedAt: data.archived ? (flavour.archivedAt ?? new Date()) : null } : {}),
+          updatedAt: new Date(),
+        })
+        .where(eq(flavours.id, flavour.id))
+        .returning();
+      return pickFlavour(updated);
+    });
+  } catch (err) {
+    if (uniqueViolation(err)) throw new ConflictError(`Your organisation already has a flavour named "${data.name}"; choose another name.`);
+    throw err;
+  }
+}
+
+async function appendRevision(
+  tx: DbOrTx,
+  actor: Actor,
+  flavour: Flavour,
+  v: { baseManifestId: string; layers: PackageDefinition[]; message: string; parentRevision?: number },
+): Promise<RevisionView> {
+  const latest = await getRevisionRow(tx, flavour.id);
+  if (v.parentRevision !== undefined && v.parentRevision !== latest.number)
+    throw new ConflictError(`Revision ${latest.number} was saved since you started editing revision ${v.parentRevision}; reload to see it, then apply your change again.`);
+  const [revision] = await tx
+    .insert(flavourRevisions)
+    .values({ flavourId: flavour.id, orgId: flavour.orgId, number: latest.number + 1, baseManifestId: v.baseManifestId, layers: v.layers, message: v.message, createdBy: actor.user.id })
+    .returning();
+  await tx.update(flavours).set({ updatedAt: new Date() }).where(eq(flavours.id, flavour.id));
+  return revisionView(tx, revision);
+}
+
+/** Every save is a new immutable revision numbered after the latest. */
+export async function saveRevision(db: Db, actor: Actor, flavourId: string, input: unknown): Promise<RevisionView> {
+  const data = parseInput(SaveRevisionInput, input);
+  return db.transaction(async (tx) => {
+    // The row lock serialises concurrent saves of one flavour, so numbers never collide.
+    const flavour = await getFlavourRow(tx, actor, flavourId, { forUpdate: true });
+    if (flavour.archivedAt) throw new ConflictError("This flavour is archived; restore it before changing it.");
+    const latest = await getRevisionRow(tx, flavour.id);
+    const base = await getBaseManifest(tx, latest.baseManifestId);
+    const layers = validateLayers(base.packages, data);
+    return appendRevision(tx, actor, flavour, { baseManifestId: base.id, layers, message: data.message, parentRevision: data.parentRevision });
+  });
+}
+
+/** The change a rebase would make, and whether the layers still fit the new base. */
+export async function previewRebase(db: DbOrTx, actor: Actor, flavourId: string, baseManifestId: string) {
+  const flavour = await getFlavourRow(db, actor, flavourId);
+  const latest = await revisionView(db, await getRevisionRow(db, flavour.id));
+  const target = await getBaseManifest(db, baseManifestId);
+  let problems: Array<{ path: string; message: string }> = [];
+  try {
+    validateLayers(target.packages, { layers: latest.layers });
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    problems = ((err.details as { issues?: Array<{ path: string; message: string }> })?.issues ?? []).map((i) => ({ path: i.path, message: i.message }));
+  }
+  return {
+    from: latest.base,
+    to: { id: target.id, name: target.name, version: target.version },
+    diff: diffPackages(latest.packages, [...target.packages, ...latest.layers]),
+    problems,
+  };
+}
+
+export async function rebaseFlavour(db: Db, actor: Actor, flavourId: string, input: unknown): Promise<RevisionView> {
+  const data = parseInput(RebaseInput, input);
+  return db.transaction(async (tx) => {
+    const flavour = await getFlavourRow(tx, actor, flavourId, { forUpdate: true });
+    if (flavour.archivedAt) throw new ConflictError("This flavour is archived; restore it before changing it.");
+    const latest = await getRevisionRow(tx, flavour.id);
+    const target = await getBaseManifest(tx, data.baseManifestId);
+    if (target.id === latest.baseManifestId) throw new BadRequestError(`The flavour is already on ${target.name} ${target.version}.`);
+    const layers = validateLayers(target.packages, { layers: latest.layers });
+    const message = data.message || `Rebased onto ${target.name} ${target.version}`;
+    return appendRevision(tx, actor, flavour, { baseManifestId: target.id, layers, message, parentRevision: data.parentRevision });
+  });
+}
+
+/** Diff of two revisions' full package lists; `from = "base"` compares a revision with the plain base it sits on. */
+export async function diffRevisions(db: DbOrTx, actor: Actor, flavourId: string, from: number | "base", to: number): Promise<{ from: string; to: string; diff: PackagesDiff }> {
+  const flavour = await getFlavourRow(db, actor, flavourId);
+  const after = await revisionView(db, await getRevisionRow(db, flavour.id, to));
+  if (from === "base") {
+    const base = await getBaseManifest(db, after.base.id);
+    return { from: `${base.name} ${base.version}`, to: `revision ${to}`, diff: diffPackages(base.packages, after.packages) };
+  }
+  const before = await revisionView(db, await getRevisionRow(db, flavour.id, from));
+  return { from: `revision ${from}`, to: `revision ${to}`, diff: diffPackages(before.packages, after.packages) };
+}
