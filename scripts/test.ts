@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { createDb } from "@/lib/db";
-import { migrateDatabase } from "@/lib/db/migrate";
+import { prepareDatabase } from "@/lib/db/prepare";
 import { ensureAdmin } from "@/lib/auth/seed-admin";
 import { startEmbeddedPostgres } from "@/lib/stack/postgres";
 import { ensureDockerEngine } from "@/lib/stack/docker";
@@ -49,7 +49,7 @@ async function browserTests(stackEnv: Record<string, string>): Promise<number> {
   fs.mkdirSync(E2E.dataDir, { recursive: true });
   const pg = await startEmbeddedPostgres({ root: path.join(E2E.dataDir, "postgres"), port: E2E.pgPort });
   stops.push(pg.stop);
-  await migrateDatabase(pg.url);
+  await prepareDatabase(pg.url);
   const { db, pool } = createDb(pg.url, { max: 1 });
   await ensureAdmin(db, { email: E2E.adminEmail, password: E2E.adminPassword });
   await pool.end();

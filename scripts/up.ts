@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { config, dataDir } from "@/lib/config";
 import { createDb } from "@/lib/db";
-import { migrateDatabase } from "@/lib/db/migrate";
+import { prepareDatabase } from "@/lib/db/prepare";
 import { adminPassword, ensureAdmin } from "@/lib/auth/seed-admin";
 import { startEmbeddedPostgres } from "@/lib/stack/postgres";
 import { embeddedPgRoot } from "@/lib/stack/database-url";
@@ -31,7 +31,7 @@ async function main() {
     if (pg.started) stops.push({ name: "PostgreSQL", stop: pg.stop });
     log(`PostgreSQL on 127.0.0.1:${config.embeddedPgPort} (data in ${path.relative(process.cwd(), embeddedPgRoot(data))}/)`);
   }
-  await migrateDatabase(databaseUrl);
+  await prepareDatabase(databaseUrl);
   const { db, pool } = createDb(databaseUrl, { max: 2 });
   const password = adminPassword(data);
   await ensureAdmin(db, { email: config.adminEmail, password });

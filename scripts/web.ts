@@ -4,7 +4,7 @@ import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import next from "next";
 import { config, dataDir } from "@/lib/config";
-import { migrateDatabase } from "@/lib/db/migrate";
+import { prepareDatabase } from "@/lib/db/prepare";
 import { resolveDatabaseUrl } from "@/lib/stack/database-url";
 import { loadOrCreateTls } from "@/lib/tls/local-ca";
 
@@ -14,7 +14,7 @@ async function main() {
   const databaseUrl = resolveDatabaseUrl();
   process.env.DATABASE_URL = databaseUrl;
   process.env.NEXTAUTH_URL ??= config.publicUrl;
-  await migrateDatabase(databaseUrl);
+  await prepareDatabase(databaseUrl);
 
   const dev = process.env.STRATA_DEV === "1";
   const app = next({ dev, dir: process.cwd(), hostname: config.host, port: config.port });

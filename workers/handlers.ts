@@ -1,14 +1,61 @@
-// Job handlers of the worker. Each registers its queue and returns a stop function.
+// Job handlers of the worker: builds (one at a time per worker by default), plus the reaper of builds whose worker died.
 import type PgBoss from "pg-boss";
+import type pg from "pg";
 import type { Db } from "@/lib/db";
+import { dataDir } from "@/lib/config";
+import { QUEUES, type BuildJob } from "@/lib/jobs/boss";
+import { dockerFromEnv, pingEngine } from "@/lib/stack/docker";
+import { createArtefactStore } from "@/lib/build/artefact-store";
+import { artefactRoot, defaultWorkerId, limitsFromEnv, reapStaleBuilds, runBuild, sweepOrphans } from "@/lib/build/run-build";
 
 export interface WorkerContext {
   boss: PgBoss;
   db: Db;
+  pool: pg.Pool;
   log: (msg: string) => void;
 }
 
-export async function registerHandlers(_ctx: WorkerContext): Promise<() => Promise<void>> {
-  // Build jobs arrive with the build-workers feature.
-  return async () => {};
+export async function registerHandlers(ctx: WorkerContext): Promise<() => Promise<void>> {
+  const { boss, db, pool, log } = ctx;
+  const logger = { debug: () => {}, info: log, warn: (m: string) => log(`warning: ${m}`), error: (m: string) => log(`error: ${m}`) };
+  const workerId = defaultWorkerId();
+  const deps = () => ({
+    db,
+    pool,
+    // A fresh client a build, so an engine that comes back is used without restarting the worker.
+    docker: dockerFromEnv(),
+    registry: process.env.REGISTRY_URL || "127.0.0.1:5000",
+    artefactStore: createArtefactStore(artefactRoot(dataDir())),
+    limits: limitsFromEnv(),
+    workDir: dataDir(),
+    workerId,
+    log: logger,
+  });
+
+  const docker = dockerFromEnv();
+  if (await pingEngine(docker, 3000)) {
+    const removed = await sweepOrphans(db, docker, logger).catch((err) => (log(`sweep failed: ${(err as Error).message}`), 0));
+    if (removed) log(`removed ${removed} leftover build container(s)`);
+  } else {
+    log("the Docker engine does not answer yet; builds will fail with a message until it does");
+  }
+
+  const reap = async () => {
+    const reaped = await reapStaleBuilds(db).catch(() => []);
+    for (const id of reaped) log(`build ${id} lost its worker; marked failed`);
+  };
+  await reap();
+  const reaper = setInterval(reap, 20_000);
+
+  const concurrency = Number(process.env.STRATA_WORKER_CONCURRENCY || 1);
+  await boss.work<BuildJob>(QUEUES.build, { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => {
+    log(`build ${job.data.buildId}: started`);
+    await runBuild(deps(), job.data.buildId);
+    log(`build ${job.data.buildId}: done`);
+  });
+  for (let i = 1; i < concurrency; i++) await boss.work<BuildJob>(QUEUES.build, { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => runBuild(deps(), job.data.buildId));
+
+  return async () => {
+    clearInterval(reaper);
+  };
 }

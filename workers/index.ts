@@ -1,6 +1,6 @@
 // The worker process: connects pg-boss to the app's database and runs the job handlers until SIGTERM.
 import { createDb } from "@/lib/db";
-import { migrateDatabase } from "@/lib/db/migrate";
+import { prepareDatabase } from "@/lib/db/prepare";
 import { createBoss } from "@/lib/jobs/boss";
 import { resolveDatabaseUrl } from "@/lib/stack/database-url";
 import { registerHandlers } from "./handlers";
@@ -9,12 +9,12 @@ const log = (msg: string) => console.log(`[worker] ${msg}`);
 
 async function main() {
   const url = resolveDatabaseUrl();
-  await migrateDatabase(url);
+  await prepareDatabase(url);
   const { db, pool } = createDb(url, { max: 5 });
   const boss = createBoss(url);
   boss.on("error", (err) => console.error("[worker] pg-boss:", err.message));
   await boss.start();
-  const stopHandlers = await registerHandlers({ boss, db, log });
+  const stopHandlers = await registerHandlers({ boss, db, pool, log });
   log(`ready (pid ${process.pid})`);
 
   let stopping = false;

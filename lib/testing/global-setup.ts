@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
 import { startEmbeddedPostgres } from "../stack/postgres";
-import { migrateDatabase } from "../db/migrate";
+import { prepareDatabase } from "../db/prepare";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -14,7 +14,7 @@ declare module "vitest" {
 
 export default async function setup(project: TestProject) {
   if (process.env.TEST_DATABASE_URL) {
-    await migrateDatabase(process.env.TEST_DATABASE_URL);
+    await prepareDatabase(process.env.TEST_DATABASE_URL);
     project.provide("databaseUrl", process.env.TEST_DATABASE_URL);
     return;
   }
@@ -24,7 +24,7 @@ export default async function setup(project: TestProject) {
   const root = fs.mkdtempSync(path.join(base, "vitest-pg-"));
   const port = 54_339 + (process.pid % 200);
   const pg = await startEmbeddedPostgres({ root, port, database: "strata_test" });
-  await migrateDatabase(pg.url);
+  await prepareDatabase(pg.url);
   project.provide("databaseUrl", pg.url);
   return async () => {
     await pg.stop();

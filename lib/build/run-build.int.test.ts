@@ -1,0 +1,275 @@
+// Builds end to end against the real PostgreSQL, dockerd and registry: the database side of the pipeline
+// (rows, job, progress, logs, cancel, failure, cache reuse, sweep, reaper). Small flavours over a tiny base manifest.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import path from "node:path";
+import { inject } from "vitest";
+import { eq } from "drizzle-orm";
+import type Dockerode from "dockerode";
+import { closeTestDb, makeActor, testDb } from "../testing/fixtures";
+import { getPool } from "../db";
+import { buildLogs, builds } from "../db/schema";
+import { publishBaseManifest } from "../base-manifests/base-manifests";
+import { createFlavour, saveRevision } from "../flavours/flavours";
+import { cancelBuild, getBuild, retryBuild, startBuild } from "../builds/builds";
+import { ensureDockerEngine, type DockerEngine } from "../stack/docker";
+import { ensureRegistry, parseRegistry, type RegistryService } from "../stack/registry";
+import { createArtefactStore } from "./artefact-store";
+import { reapStaleBuilds, runBuild, sweepOrphans, type BuildDeps } from "./run-build";
+import { LABEL } from "./engine/images";
+import type { Actor } from "../auth/actor";
+import { NotFoundError } from "../errors";
+import type { PackageDefinitionInput } from "../manifest/schema";
+
+process.env.DATABASE_URL = inject("databaseUrl");
+const db = testDb();
+const dataDir = path.resolve(".data/test");
+let engine: DockerEngine;
+let registry: RegistryService;
+let docker: Dockerode;
+let customer: Actor;
+let baseId: string;
+
+const deps = (): BuildDeps => ({
+  db,
+  pool: getPool(),
+  docker,
+  registry: registry.url,
+  artefactStore: createArtefactStore(path.join(dataDir, "artefacts")),
+  limits: { memoryBytes: 512 * 1024 * 1024, nanoCpus: 1e9, pidsLimit: 256, stepTimeoutMs: 120_000 },
+  workDir: dataDir,
+  heartbeatMs: 200,
+});
+
+const stamp = Date.now().toString(36);
+const tinyBase = (version: string) => `
+name: tiny-base
+version: "${version}"
+base_image: strata/debian:bookworm
+packages:
+  - category: system
+    name: hello
+    version: "1"
+    steps:
+      - echo "hello from the base ${stamp}" > /etc/strata-hello
+  - category: system
+    name: os-release
+    version: "1"
+    requires: [system/hello]
+    steps:
+      - rm -f /etc/os-release
+      - printf 'NAME=Strata\\nID=strata\\nVARIANT_ID=%s\\nVERSION=%s\\n' "$STRATA_FLAVOUR" "$STRATA_VERSION" > /etc/os-release
+`;
+
+const layer = (name: string, extra: Partial<PackageDefinitionInput> = {}): PackageDefinitionInput => ({
+  category: "layer",
+  name,
+  version: "1",
+  files: [{ path: `/etc/${name}.conf`, mode: "0640", content: `${name}\n` }],
+  steps: [`echo built ${name} ${stamp} > /opt/${name}`],
+  ...extra,
+});
+
+async function fork(layers: PackageDefinitionInput[]) {
+  const flavour = await createFlavour(db, customer, { baseManifestId: baseId, name: `build-${stamp}-${Math.random().toString(36).slice(2, 6)}` });
+  if (layers.length) await saveRevision(db, customer, flavour.id, { layers });
+  return flavour;
+}
+
+async function buildNow(flavourId: string) {
+  const build = await startBuild(db, customer, flavourId, {});
+  await runBuild(deps(), build.id);
+  return getBuild(db, customer, build.id);
+}
+
+async function registryManifest(reference: string) {
+  const api = parseRegistry(registry.url).apiBase;
+  const [repo, tag] = reference.slice(registry.url.length + 1).split(":");
+  const res = await fetch(`${api}/v2/${repo}/manifests/${tag}`, { headers: { accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json" } });
+  return { status: res.status, digest: res.headers.get("docker-content-digest"), body: await res.json() };
+}
+
+async function readFileFromImage(image: string, file: string): Promise<string> {
+  const container = await docker.createContainer({ Image: image, Cmd: ["/bin/true"], Labels: { [LABEL.managed]: "1", [LABEL.build]: "test-read" } });
+  try {
+    const archive = await container.getArchive({ path: file });
+    const chunks: Buffer[] = [];
+    for await (const c of archive) chunks.push(c as Buffer);
+    const tar = Buffer.concat(chunks);
+    const size = parseInt(tar.subarray(124, 136).toString().trim(), 8);
+    return tar.subarray(512, 512 + size).toString();
+  } finally {
+    await container.remove({ force: true });
+  }
+}
+
+beforeAll(async () => {
+  engine = await ensureDockerEngine({ dataDir });
+  docker = engine.docker;
+  registry = process.env.REGISTRY_URL ? await ensureRegistry({ dataDir }) : await ensureRegistry({ dataDir, port: 5055 });
+  process.env.REGISTRY_URL = registry.url;
+  customer = await makeActor(db);
+  const admin = await makeActor(db, { role: "admin" });
+  baseId = (await publishBaseManifest(db, admin, { yaml: tinyBase(stamp) })).id;
+}, 600_000);
+
+afterAll(async () => {
+  await closeTestDb();
+  await registry?.stop();
+  await engine?.stop();
+});
+
+describe("a build", () => {
+  let firstFlavourId: string;
+
+  it("builds base + one layer, pushes a pullable image with labels, and records artefacts", async () => {
+    const flavour = await fork([layer("motd")]);
+    firstFlavourId = flavour.id;
+    const build = await buildNow(flavour.id);
+    expect(build.error).toBeNull();
+    expect(build.status).toBe("succeeded");
+    expect(build.version).toBe("r2.1");
+    expect(build.imageRef).toBe(`${registry.url}/${customer.org.slug}/${flavour.name}:r2.1`);
+    expect(build.imageDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(build.imageSize).toBeGreaterThan(1_000_000);
+    expect(build.packages.map((p) => p.status)).toEqual(["built", "built", "built"]);
+    expect(build.packages.every((p) => p.artefact && p.artefact.digest.startsWith("sha256:"))).toBe(true);
+    const motd = build.packages[2].artefact!;
+    expect(motd.fileCount).toBeGreaterThanOrEqual(2);
+
+    // The registry has it under the digest we recorded.
+    const manifest = await registryManifest(build.imageRef!);
+    expect(manifest.status).toBe(200);
+    expect(manifest.digest).toBe(build.imageDigest);
+
+    // Pull it back by digest as a stock client would, and look inside.
+    const byDigest = `${build.imageRef!.slice(0, build.imageRef!.lastIndexOf(":"))}@${build.imageDigest}`;
+    await new Promise<void>((resolve, reject) =>
+      docker.pull(byDigest, (err: Error | null, stream: NodeJS.ReadableStream) => (err ? reject(err) : docker.modem.followProgress(stream, (e) => (e ? reject(e) : resolve())))),
+    );
+    const image = await docker.getImage(byDigest).inspect();
+    expect(image.Config.Labels).toMatchObject({ "io.strata.flavour": flavour.name, "io.strata.version": "r2.1", "io.strata.build": build.id, "io.strata.base-manifest": `tiny-base ${stamp}` });
+    expect(await readFileFromImage(byDigest, "/etc/os-release")).toContain(`VARIANT_ID=${flavour.name}`);
+    expect(await readFileFromImage(byDigest, "/opt/motd")).toContain(`built motd ${stamp}`);
+
+    const logs = await db.select().from(buildLogs).where(eq(buildLogs.buildId, build.id));
+    expect(logs.map((l) => l.line).join("\n")).toContain("pushed");
+  });
+
+  it("rebuilds only the layer added on top of a built flavour", async () => {
+    await saveRevision(db, customer, firstFlavourId, { layers: [layer("motd"), layer("extra")] });
+    const build = await buildNow(firstFlavourId);
+    expect(build.status).toBe("succeeded");
+    expect(build.packages.map((p) => [p.packageId, p.status])).toEqual([
+      ["system/hello", "cached"],
+      // os-release mentions STRATA_VERSION, which changed (r3.1), so it is rebuilt: that is the stamp.
+      ["system/os-release", "built"],
+      ["layer/motd", "built"],
+      ["layer/extra", "built"],
+    ]);
+    // The same revision built again: everything comes from the cache except the stamp and what follows it.
+    const again = await buildNow(firstFlavourId);
+    expect(again.version).toBe("r3.2");
+    expect(again.packages[0].status).toBe("cached");
+  });
+
+  it("rebuilds nothing below a layer added to a flavour whose packages do not use the version stamp", async () => {
+    // Without os-release in the way, adding a layer rebuilds exactly that layer.
+    const admin = await makeActor(db, { role: "admin" });
+    const plain = await publishBaseManifest(db, admin, {
+      yaml: `name: plain-base\nversion: "${stamp}"\nbase_image: strata/debian:bookworm\npackages:\n  - category: system\n    name: hello\n    version: "1"\n    steps: ["echo plain > /etc/plain-${stamp}"]\n`,
+    });
+    const flavour = await createFlavour(db, customer, { baseManifestId: plain.id, name: `plain-${stamp}` });
+    await saveRevision(db, customer, flavour.id, { layers: [layer("one")] });
+    expect((await buildNow(flavour.id)).packages.map((p) => p.status)).toEqual(["built", "built"]);
+    await saveRevision(db, customer, flavour.id, { layers: [layer("one"), layer("two")] });
+    expect((await buildNow(flavour.id)).packages.map((p) => p.status)).toEqual(["cached", "cached", "built"]);
+  });
+
+  it("fails at the package whose step exits non-zero, with the step's output, and can be retried", async () => {
+    const flavour = await fork([layer("broken", { steps: ["echo about to fail >&2", "exit 3"] })]);
+    const build = await buildNow(flavour.id);
+    expect(build.status).toBe("failed");
+    expect(build.error).toMatch(/layer\/broken: step 2 failed with exit code 3/);
+    expect(build.error).toContain("about to fail");
+    expect(build.packages.map((p) => p.status)).toEqual(["cached", "built", "failed"]);
+    expect(build.imageRef).toBeNull();
+    const containers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL.build}=${build.id}`] }) });
+    expect(containers).toEqual([]);
+
+    const retry = await retryBuild(db, customer, build.id);
+    expect(retry.retryOf).toBe(build.id);
+    expect(retry.status).toBe("queued");
+    await expect(retryBuild(db, customer, retry.id)).rejects.toThrow(/Only failed or cancelled/);
+  });
+
+  it("is cancelled mid-step: the container is stopped and removed, the build marked cancelled", async () => {
+    const flavour = await fork([layer("slow", { steps: ["echo sleeping", "sleep 120"] })]);
+    const started = await startBuild(db, customer, flavour.id, {});
+    const running = runBuild(deps(), started.id);
+    // Wait until the slow step runs, then press Cancel.
+    for (let i = 0; i < 200; i++) {
+      const b = await getBuild(db, customer, started.id);
+      if (b.packages[2].status === "running" && b.packages[2].step === 2) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const t0 = Date.now();
+    await cancelBuild(db, customer, started.id);
+    await running;
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    const build = await getBuild(db, customer, started.id);
+    expect(build.status).toBe("cancelled");
+    expect(build.packages[2].status).toBe("cancelled");
+    const containers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL.build}=${started.id}`] }) });
+    expect(containers).toEqual([]);
+    await expect(cancelBuild(db, customer, started.id)).rejects.toThrow(/already/);
+  });
+
+  it("is cancelled at once while queued", async () => {
+    const flavour = await fork([]);
+    const queued = await startBuild(db, customer, flavour.id, {});
+    const cancelled = await cancelBuild(db, customer, queued.id);
+    expect(cancelled.status).toBe("cancelled");
+    await runBuild(deps(), queued.id); // a worker picking it up afterwards does nothing
+    expect((await getBuild(db, customer, queued.id)).status).toBe("cancelled");
+  });
+
+  it("cannot be started on another organisation's flavour", async () => {
+    const flavour = await fork([]);
+    const stranger = await makeActor(db);
+    await expect(startBuild(db, stranger, flavour.id, {})).rejects.toBeInstanceOf(NotFoundError);
+    await expect(getBuild(db, stranger, (await startBuild(db, customer, flavour.id, {})).id)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("fails within 30 s naming the registry when it does not answer", async () => {
+    const flavour = await fork([]);
+    const build = await startBuild(db, customer, flavour.id, {});
+    const t0 = Date.now();
+    await runBuild({ ...deps(), registry: "127.0.0.1:5999" }, build.id);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    const failed = await getBuild(db, customer, build.id);
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toMatch(/127\.0\.0\.1:5999/);
+  });
+});
+
+describe("leftovers", () => {
+  it("sweeps containers of builds that are no longer running", async () => {
+    const flavour = await fork([]);
+    const build = await startBuild(db, customer, flavour.id, {});
+    await cancelBuild(db, customer, build.id);
+    const orphan = await docker.createContainer({ Image: "strata/debian:bookworm", Cmd: ["sleep", "60"], Labels: { [LABEL.managed]: "1", [LABEL.build]: build.id } });
+    await orphan.start();
+    expect(await sweepOrphans(db, docker)).toBeGreaterThanOrEqual(1);
+    await expect(orphan.inspect()).rejects.toThrow();
+  });
+
+  it("marks a running build whose worker stopped beating as failed", async () => {
+    const flavour = await fork([]);
+    const build = await startBuild(db, customer, flavour.id, {});
+    await db.update(builds).set({ status: "running", heartbeatAt: new Date(Date.now() - 120_000) }).where(eq(builds.id, build.id));
+    expect(await reapStaleBuilds(db)).toContain(build.id);
+    const reaped = await getBuild(db, customer, build.id);
+    expect(reaped.status).toBe("failed");
+    expect(reaped.error).toMatch(/worker running this build stopped/);
+  });
+});

@@ -1,0 +1,172 @@
+// Builds as customers see them: start (row + job in one transaction), cancel, retry, list, read.
+import { and, asc, count, desc, eq, gt } from "drizzle-orm";
+import { z } from "zod";
+import type { Db, DbOrTx } from "../db";
+import { artefacts, auditLog, buildLogs, buildPackages, builds, flavourRevisions, users, type Build, TERMINAL_STATUSES } from "../db/schema";
+import type { Actor } from "../auth/actor";
+import { orgScope } from "../auth/roles";
+import { ConflictError, NotFoundError } from "../errors";
+import { packageId } from "../manifest/schema";
+import { bossDb, getSenderBoss, QUEUES, type BuildJob } from "../jobs/boss";
+import { parseInput } from "../validation";
+import { getFlavourRow, getRevisionRow } from "../flavours/flavours";
+import { getBaseManifest } from "../base-manifests/base-manifests";
+
+export const StartBuildInput = z
+  .object({
+    /** Revision number to build; the latest when omitted. */
+    revision: z.number().int().positive().optional(),
+  })
+  .strict();
+
+const uuidOr404 = (id: string) => {
+  if (!z.uuid().safeParse(id).success) throw new NotFoundError("No such build.");
+};
+
+/** Inserts the build, its package rows and its job in the caller's transaction. */
+async function enqueueBuild(tx: DbOrTx, actor: Actor, flavour: { id: string; orgId: string }, revisionNumber: number, retryOf?: string): Promise<Build> {
+  const revision = await getRevisionRow(tx, flavour.id, revisionNumber);
+  const base = await getBaseManifest(tx, revision.baseManifestId);
+  const packages = [...base.packages.map((p) => ({ p, fromBase: true })), ...revision.layers.map((p) => ({ p, fromBase: false }))];
+  const [{ n }] = await tx.select({ n: count() }).from(builds).where(eq(builds.revisionId, revision.id));
+  const [build] = await tx
+    .insert(builds)
+    .values({
+      orgId: flavour.orgId,
+      flavourId: flavour.id,
+      revisionId: revision.id,
+      revisionNumber: revision.number,
+      version: `r${revision.number}.${n + 1}`,
+      totalPackages: packages.length,
+      startedBy: actor.user.id,
+      retryOf,
+    })
+    .returning();
+  await tx.insert(buildPackages).values(packages.map(({ p, fromBase }, position) => ({ buildId: build.id, position, packageId: packageId(p), version: p.version, fromBase })));
+  const boss = await getSenderBoss();
+  const jobId = await boss.send(QUEUES.build, { buildId: build.id } satisfies BuildJob, { db: bossDb(tx) });
+  const [withJob] = await tx.update(builds).set({ jobId }).where(eq(builds.id, build.id)).returning();
+  return withJob;
+}
+
+export async function startBuild(db: Db, actor: Actor, flavourId: string, input: unknown): Promise<Build> {
+  const { revision } = parseInput(StartBuildInput, input ?? {});
+  return db.transaction(async (tx) => {
+    const flavour = await getFlavourRow(tx, actor, flavourId);
+    if (flavour.archivedAt) throw new ConflictError("This flavour is archived; restore it before building.");
+    const number = revision ?? (await getRevisionRow(tx, flavour.id)).number;
+    return enqueueBuild(tx, actor, flavour, number);
+  });
+}
+
+async function getBuildRow(db: DbOrTx, actor: Actor, id: string, opts: { forUpdate?: boolean } = {}): Promise<Build> {
+  uuidOr404(id);
+  const query = db.select().from(builds).where(and(eq(builds.id, id), orgScope(actor, builds.orgId)));
+  const [row] = opts.forUpdate ? await query.for("update") : await query;
+  if (!row) throw new NotFoundError("No such build.");
+  return row;
+}
+
+export async function getBuild(db: DbOrTx, actor: Actor, id: string) {
+  const build = await getBuildRow(db, actor, id);
+  const packages = await db
+    .select({
+      position: buildPackages.position,
+      packageId: buildPackages.packageId,
+      version: buildPackages.version,
+      fromBase: buildPackages.fromBase,
+      status: buildPackages.status,
+      cached: buildPackages.cached,
+      cacheKey: buildPackages.cacheKey,
+      step: buildPackages.step,
+      steps: buildPackages.steps,
+      durationMs: buildPackages.durationMs,
+      artefact: { digest: artefacts.digest, size: artefacts.size, uncompressedSize: artefacts.uncompressedSize, fileCount: artefacts.fileCount, compression: artefacts.compression },
+    })
+    .from(buildPackages)
+    .leftJoin(artefacts, eq(artefacts.digest, buildPackages.artefactDigest))
+    .where(eq(buildPackages.buildId, build.id))
+    .orderBy(asc(buildPackages.position));
+  const [starter] = build.startedBy ? await db.select({ name: users.name, email: users.email }).from(users).where(eq(users.id, build.startedBy)) : [];
+  return { ...build, startedByUser: starter ?? null, packages: packages.map((p) => ({ ...p, artefact: p.artefact?.digest ? p.artefact : null })) };
+}
+
+export async function listBuilds(db: DbOrTx, actor: Actor, flavourId: string) {
+  const flavour = await getFlavourRow(db, actor, flavourId);
+  return db
+    .select({
+      id: builds.id,
+      version: builds.version,
+      revisionNumber: builds.revisionNumber,
+      status: builds.status,
+      totalPackages: builds.totalPackages,
+      donePackages: builds.donePackages,
+      imageRef: builds.imageRef,
+      imageDigest: builds.imageDigest,
+      error: builds.error,
+      createdAt: builds.createdAt,
+      startedAt: builds.startedAt,
+      finishedAt: builds.finishedAt,
+      startedBy: { name: users.name, email: users.email },
+    })
+    .from(builds)
+    .leftJoin(users, eq(users.id, builds.startedBy))
+    .where(eq(builds.flavourId, flavour.id))
+    .orderBy(desc(builds.createdAt))
+    .limit(100);
+}
+
+/** Queued builds are cancelled at once; a running one is asked to stop (its worker kills the container). */
+export async function cancelBuild(db: Db, actor: Actor, id: string): Promise<Build> {
+  return db.transaction(async (tx) => {
+    const build = await getBuildRow(tx, actor, id, { forUpdate: true });
+    if (TERMINAL_STATUSES.includes(build.status)) throw new ConflictError(`The build has already ${build.status === "succeeded" ? "succeeded" : build.status === "failed" ? "failed" : "been cancelled"}.`);
+    const now = new Date();
+    const [updated] =
+      build.status === "queued"
+        ? await tx.update(builds).set({ status: "cancelled", cancelRequestedAt: now, finishedAt: now, error: "Cancelled before it started." }).where(eq(builds.id, id)).returning()
+        : await tx.update(builds).set({ cancelRequestedAt: now }).where(eq(builds.id, id)).returning();
+    if (build.status === "queued") {
+      await tx.update(buildPackages).set({ status: "cancelled" }).where(and(eq(buildPackages.buildId, id), eq(buildPackages.status, "pending")));
+      if (build.jobId) await (await getSenderBoss()).cancel(QUEUES.build, build.jobId, { db: bossDb(tx) });
+    }
+    await tx.insert(auditLog).values({ orgId: build.orgId, actorUserId: actor.user.id, action: "build.cancel", subject: id });
+    return updated;
+  });
+}
+
+/** A failed or cancelled build is retried as a new build of the same revision (the cache makes finished packages instant). */
+export async function retryBuild(db: Db, actor: Actor, id: string): Promise<Build> {
+  return db.transaction(async (tx) => {
+    const build = await getBuildRow(tx, actor, id);
+    if (build.status !== "failed" && build.status !== "cancelled") throw new ConflictError(`Only failed or cancelled builds can be retried; this one is ${build.status}.`);
+    const flavour = await getFlavourRow(tx, actor, build.flavourId);
+    const [revision] = await tx.select({ number: flavourRevisions.number }).from(flavourRevisions).where(eq(flavourRevisions.id, build.revisionId));
+    return enqueueBuild(tx, actor, flavour, revision.number, build.id);
+  });
+}
+
+export async function getBuildLogs(db: DbOrTx, actor: Actor, id: string, opts: { after?: number; limit?: number } = {}) {
+  const build = await getBuildRow(db, actor, id);
+  const lines = await db
+    .select({ id: buildLogs.id, packageId: buildLogs.packageId, line: buildLogs.line, at: buildLogs.at })
+    .from(buildLogs)
+    .where(and(eq(buildLogs.buildId, build.id), opts.after ? gt(buildLogs.id, opts.after) : undefined))
+    .orderBy(asc(buildLogs.id))
+    .limit(Math.min(opts.limit ?? 1000, 5000));
+  return { build, lines };
+}
+
+/** Artefact file lists of a build's packages, for the artefact browser. */
+export async function getArtefactFiles(db: DbOrTx, actor: Actor, buildId: string, digest: string) {
+  const build = await getBuildRow(db, actor, buildId);
+  const [owned] = await db
+    .select({ digest: buildPackages.artefactDigest })
+    .from(buildPackages)
+    .where(and(eq(buildPackages.buildId, build.id), eq(buildPackages.artefactDigest, digest)));
+  if (!owned) throw new NotFoundError("No such artefact in this build.");
+  const [row] = await db.select().from(artefacts).where(eq(artefacts.digest, digest));
+  if (!row) throw new NotFoundError("No such artefact.");
+  return row;
+}
+

@@ -1,0 +1,166 @@
+// Finds or starts the Docker engine the builder talks to; used by workers, tests and bench scripts alike.
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import fs from "node:fs";
+import path from "node:path";
+import Dockerode from "dockerode";
+import { UnavailableError } from "../errors";
+
+/** The minimal logger the engine code needs; `console` satisfies it, so does pino. */
+export interface Logger {
+  debug(msg: string, meta?: Record<string, unknown>): void;
+  info(msg: string, meta?: Record<string, unknown>): void;
+  warn(msg: string, meta?: Record<string, unknown>): void;
+  error(msg: string, meta?: Record<string, unknown>): void;
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** The engine cannot be reached: retryable (a worker should put the job back, not fail the build). */
+export class EngineUnavailableError extends UnavailableError {
+  readonly retryable = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message);
+    if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
+  }
+}
+
+export const DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock";
+const PING_TIMEOUT_MS = 5_000;
+const START_TIMEOUT_MS = 60_000;
+
+export interface DockerEngine {
+  docker: Dockerode;
+  /** True when this call spawned dockerd; only then does `stop()` do anything. */
+  started: boolean;
+  stop: () => Promise<void>;
+}
+
+/** A client for DOCKER_HOST (unix://, tcp://, with the usual DOCKER_TLS_* variables) or the default socket. */
+export function dockerFromEnv(): Dockerode {
+  // docker-modem reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH itself when given no options.
+  if (process.env.DOCKER_HOST) return new Dockerode();
+  return new Dockerode({ socketPath: DEFAULT_DOCKER_SOCKET });
+}
+
+/** Transport errors that mean "no engine there" rather than "the engine refused the request". */
+export function isEngineUnreachable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | undefined;
+  if (!e) return false;
+  if (e.code && ["ECONNREFUSED", "ENOENT", "ECONNRESET", "EPIPE", "EHOSTUNREACH", "ETIMEDOUT", "EAI_AGAIN"].includes(e.code)) {
+    return true;
+  }
+  return /socket hang up|connect ECONNREFUSED|connect ENOENT/.test(e.message ?? "");
+}
+
+/** Resolves true when the engine answers `/_ping` within the timeout. */
+export async function pingEngine(docker: Dockerode, timeoutMs = PING_TIMEOUT_MS): Promise<boolean> {
+  const abort = AbortSignal.timeout(timeoutMs);
+  try {
+    // dockerode accepts { abortSignal } here; its type declarations do not say so.
+    await (docker.ping as unknown as (opts: { abortSignal: AbortSignal }) => Promise<unknown>)({ abortSignal: abort });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onPath(binary: string): string | null {
+  for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/sbin", "/usr/bin"])) {
+    if (!dir) continue;
+    const candidate = path.join(dir, binary);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  return null;
+}
+
+/** Last lines of a log file, for error messages that should say why a daemon did not come up. */
+export function logTail(file: string, lines = 20): string {
+  try {
+    return fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+/**
+ * Uses the engine at DOCKER_HOST or the default socket when one answers; otherwise starts a local
+ * dockerd (default socket and data root, so the imported base image survives between runs).
+ */
+export async function ensureDockerEngine(opts: { dataDir: string; log?: Logger }): Promise<DockerEngine> {
+  const log = opts.log ?? silentLogger;
+  const docker = dockerFromEnv();
+  const noop = async () => {};
+
+  if (process.env.DOCKER_HOST) {
+    // A configured engine is never replaced by a local one: that would hide a misconfiguration.
+    if (!(await pingEngine(docker))) {
+      throw new EngineUnavailableError(
+        `The Docker engine at DOCKER_HOST=${process.env.DOCKER_HOST} does not answer. Start it, or unset DOCKER_HOST to use a local dockerd.`,
+      );
+    }
+    log.debug("using Docker engine from DOCKER_HOST", { host: process.env.DOCKER_HOST });
+    return { docker, started: false, stop: noop };
+  }
+  if (await pingEngine(docker)) {
+    log.debug("using running Docker engine", { socket: DEFAULT_DOCKER_SOCKET });
+    return { docker, started: false, stop: noop };
+  }
+
+  const dockerd = onPath("dockerd");
+  if (!dockerd) {
+    throw new EngineUnavailableError(
+      "No Docker engine answers on /var/run/docker.sock and `dockerd` is not installed. Install it with `apt-get install -y docker.io` (or set DOCKER_HOST to a running engine).",
+    );
+  }
+
+  fs.mkdirSync(opts.dataDir, { recursive: true });
+  const logFile = path.join(opts.dataDir, "dockerd.log");
+  const out = fs.openSync(logFile, "a");
+  log.info("starting dockerd", { logFile });
+  let child: ChildProcess;
+  try {
+    child = spawn(dockerd, [], { stdio: ["ignore", out, out] });
+  } finally {
+    fs.closeSync(out);
+  }
+  const exited = once(child, "exit");
+  const state: { exit?: string } = {};
+  exited.then(
+    ([code, sig]) => (state.exit = `code ${code}, signal ${sig}`),
+    (err: Error) => (state.exit = `spawn failed: ${err.message}`),
+  );
+
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!(await pingEngine(docker, 1_000))) {
+    if (state.exit) {
+      throw new EngineUnavailableError(
+        `dockerd exited (${state.exit}) before answering. Last lines of ${logFile}:\n${logTail(logFile)}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGTERM");
+      throw new EngineUnavailableError(
+        `dockerd did not answer within ${START_TIMEOUT_MS / 1000}s. Last lines of ${logFile}:\n${logTail(logFile)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  log.info("dockerd is up", { pid: child.pid });
+
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    log.info("stopping dockerd", { pid: child.pid });
+    child.kill("SIGTERM");
+    // dockerd stops its containers first (10 s each by default); give it time, then insist.
+    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    await exited.catch(() => {});
+    clearTimeout(timer);
+  };
+  return { docker, started: true, stop };
+}

@@ -1,0 +1,172 @@
+// Finds or starts the OCI registry that builds push to; used by workers, tests and bench scripts alike.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import fs from "node:fs";
+import path from "node:path";
+import { UnavailableError } from "../errors";
+import { logTail, silentLogger, type Logger } from "./docker";
+
+/** The registry cannot be reached: retryable. The message names the registry and how to fix it. */
+export class RegistryUnavailableError extends UnavailableError {
+  readonly retryable = true;
+  readonly registry: string;
+  constructor(registry: string, detail: string) {
+    super(
+      `The registry ${registry} is not reachable (${detail}). Start it (\`npm run up\` starts a local docker-registry on 127.0.0.1:5000) or set REGISTRY_URL to a reachable registry.`,
+    );
+    this.registry = registry;
+  }
+}
+
+export interface RegistryEndpoint {
+  /** host[:port] as written in image references, e.g. "127.0.0.1:5000". */
+  url: string;
+  /** Base URL of the distribution API, e.g. "http://127.0.0.1:5000". */
+  apiBase: string;
+}
+
+export interface RegistryService extends RegistryEndpoint {
+  started: boolean;
+  stop: () => Promise<void>;
+}
+
+const START_TIMEOUT_MS = 30_000;
+
+/**
+ * Splits REGISTRY_URL-like input into the reference host and the API base. Loopback registries
+ * speak plain HTTP (Docker trusts 127.0.0.0/8 without TLS); anything else is assumed HTTPS unless a
+ * scheme says otherwise.
+ */
+export function parseRegistry(value: string): RegistryEndpoint {
+  const m = /^(https?):\/\/([^/]+)\/?$/.exec(value.trim());
+  if (m) return { url: m[2], apiBase: `${m[1]}://${m[2]}` };
+  const host = value.trim().replace(/\/+$/, "");
+  const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(host);
+  return { url: host, apiBase: `${loopback ? "http" : "https"}://${host}` };
+}
+
+/** True when `GET /v2/` answers like a distribution registry (200, or 401 asking for auth). */
+export async function registryAnswers(apiBase: string, timeoutMs = 3_000): Promise<boolean> {
+  try {
+    const res = await fetch(`${apiBase}/v2/`, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.body?.cancel();
+    return res.status === 200 || res.status === 401;
+  } catch {
+    return false;
+  }
+}
+
+/** Throws RegistryUnavailableError unless the registry answers within `timeoutMs`. */
+export async function assertRegistryReachable(endpoint: RegistryEndpoint, timeoutMs = 10_000): Promise<void> {
+  try {
+    const res = await fetch(`${endpoint.apiBase}/v2/`, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.body?.cancel();
+    if (res.status !== 200 && res.status !== 401) {
+      throw new RegistryUnavailableError(endpoint.url, `GET /v2/ answered HTTP ${res.status}`);
+    }
+  } catch (err) {
+    if (err instanceof RegistryUnavailableError) throw err;
+    const e = err as Error & { cause?: { code?: string } };
+    throw new RegistryUnavailableError(endpoint.url, e.cause?.code ?? e.message);
+  }
+}
+
+function registryConfig(storageDir: string, port: number): string {
+  // YAML by hand: the registry's config is tiny and this avoids a dependency on the schema.
+  return [
+    "version: 0.1",
+    "log:",
+    "  level: info",
+    "storage:",
+    "  filesystem:",
+    `    rootdirectory: ${JSON.stringify(storageDir)}`,
+    "  delete:",
+    "    enabled: true",
+    "http:",
+    `  addr: 127.0.0.1:${port}`,
+    "  headers:",
+    "    X-Content-Type-Options: [nosniff]",
+    "",
+  ].join("\n");
+}
+
+function findBinary(name: string): string | null {
+  for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/bin", "/usr/sbin"])) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // keep looking
+    }
+  }
+  return null;
+}
+
+/**
+ * Uses REGISTRY_URL or a registry already answering on 127.0.0.1:<port>; otherwise starts Debian's
+ * `docker-registry` with filesystem storage in `<dataDir>/registry`.
+ */
+export async function ensureRegistry(opts: { dataDir: string; log?: Logger; port?: number }): Promise<RegistryService> {
+  const log = opts.log ?? silentLogger;
+  const port = opts.port ?? 5000;
+  const noop = async () => {};
+
+  if (process.env.REGISTRY_URL) {
+    const endpoint = parseRegistry(process.env.REGISTRY_URL);
+    log.debug("using registry from REGISTRY_URL", { url: endpoint.url });
+    return { ...endpoint, started: false, stop: noop };
+  }
+  const local = parseRegistry(`127.0.0.1:${port}`);
+  if (await registryAnswers(local.apiBase)) {
+    log.debug("using running registry", { url: local.url });
+    return { ...local, started: false, stop: noop };
+  }
+
+  const binary = findBinary("docker-registry");
+  if (!binary) {
+    throw new RegistryUnavailableError(
+      local.url,
+      "nothing answers there and `docker-registry` is not installed; install it with `apt-get install -y docker-registry`",
+    );
+  }
+
+  const storage = path.resolve(opts.dataDir, "registry");
+  fs.mkdirSync(storage, { recursive: true });
+  const configFile = path.resolve(opts.dataDir, `registry-${port}.yml`);
+  fs.writeFileSync(configFile, registryConfig(storage, port));
+  const logFile = path.resolve(opts.dataDir, "registry.log");
+  const out = fs.openSync(logFile, "a");
+  log.info("starting docker-registry", { configFile, logFile });
+  const child = spawn(binary, ["serve", configFile], { stdio: ["ignore", out, out] });
+  fs.closeSync(out);
+
+  const state: { exit?: string } = {};
+  const exited = once(child, "exit");
+  exited.then(
+    ([code, sig]) => (state.exit = `code ${code}, signal ${sig}`),
+    (err: Error) => (state.exit = `spawn failed: ${err.message}`),
+  );
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!(await registryAnswers(local.apiBase, 1_000))) {
+    if (state.exit || Date.now() > deadline) {
+      child.kill("SIGTERM");
+      throw new RegistryUnavailableError(
+        local.url,
+        `docker-registry ${state.exit ? `exited (${state.exit})` : `did not answer within ${START_TIMEOUT_MS / 1000}s`}; last lines of ${logFile}:\n${logTail(logFile)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  log.info("docker-registry is up", { pid: child.pid, url: local.url });
+
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    await exited.catch(() => {});
+    clearTimeout(timer);
+  };
+  return { ...local, started: true, stop };
+}
