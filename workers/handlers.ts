@@ -19,6 +19,7 @@ export async function registerHandlers(ctx: WorkerContext): Promise<() => Promis
   const { boss, db, pool, log } = ctx;
   const logger = { debug: () => {}, info: log, warn: (m: string) => log(`warning: ${m}`), error: (m: string) => log(`error: ${m}`) };
   const workerId = defaultWorkerId();
+  const shutdown = new AbortController();
   const deps = () => ({
     db,
     pool,
@@ -30,6 +31,7 @@ export async function registerHandlers(ctx: WorkerContext): Promise<() => Promis
     workDir: dataDir(),
     workerId,
     log: logger,
+    shutdown: shutdown.signal,
   });
 
   const docker = dockerFromEnv();
@@ -57,5 +59,7 @@ export async function registerHandlers(ctx: WorkerContext): Promise<() => Promis
 
   return async () => {
     clearInterval(reaper);
+    // Running builds stop their containers and record why; pg-boss then waits for the handlers to return.
+    shutdown.abort();
   };
 }

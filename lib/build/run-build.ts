@@ -29,6 +29,8 @@ export interface BuildDeps {
   workerId?: string;
   log?: Logger;
   heartbeatMs?: number;
+  /** Fires when the worker shuts down: the running container is stopped and the build failed with a reason. */
+  shutdown?: AbortSignal;
 }
 
 export const HEARTBEAT_MS = 5_000;
@@ -114,6 +116,11 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
   const logs = logWriter(db, build.id);
   const say = (line: string) => logs.write(null, `[strata] ${line}`);
   const abort = new AbortController();
+  const onShutdown = () => {
+    say("the worker is shutting down: stopping this build");
+    abort.abort("shutdown");
+  };
+  deps.shutdown?.addEventListener("abort", onShutdown, { once: true });
   const packageRow = (position: number) => and(eq(buildPackages.buildId, build.id), eq(buildPackages.position, position));
 
   // Heartbeat, and the cancel request read back on the same beat.
@@ -122,7 +129,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
       const [row] = await db.update(builds).set({ heartbeatAt: new Date() }).where(eq(builds.id, build.id)).returning({ cancel: builds.cancelRequestedAt });
       if (row?.cancel && !abort.signal.aborted) {
         say("cancel requested: stopping the running container");
-        abort.abort();
+        abort.abort("cancel");
       }
     } catch (err) {
       log.warn(`heartbeat failed: ${(err as Error).message}`);
@@ -239,8 +246,9 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     });
   } catch (err) {
     await updates;
-    const cancelled = err instanceof BuildCancelledError || abort.signal.aborted;
-    const message = cancelled ? "Cancelled." : failureMessage(err);
+    const shutdown = abort.signal.aborted && abort.signal.reason === "shutdown";
+    const cancelled = !shutdown && (err instanceof BuildCancelledError || abort.signal.aborted);
+    const message = shutdown ? "The worker was stopped while building; press Retry to build again." : cancelled ? "Cancelled." : failureMessage(err);
     say(cancelled ? "build cancelled" : `build failed: ${message}`);
     await db.transaction(async (tx) => {
       await tx
@@ -251,6 +259,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
       await tx.update(builds).set({ status: cancelled ? "cancelled" : "failed", error: message, finishedAt: new Date() }).where(eq(builds.id, build.id));
     });
   } finally {
+    deps.shutdown?.removeEventListener("abort", onShutdown);
     clearInterval(beat);
     await logs.close();
     await sweepLeftovers(deps.docker, { buildId: build.id, log }).catch((err) => log.warn(`sweep after build failed: ${(err as Error).message}`));
