@@ -157,18 +157,19 @@ describe("kernel command line", () => {
 });
 
 describe("hostname and timezone", () => {
-  test("writes /etc/hostname and links /etc/localtime", async () => {
+  test("ships the hostname with a boot unit (Docker bind-mounts /etc/hostname) and links /etc/localtime", async () => {
     const layer = hostnameTimezoneLayer({ hostname: "Kiosk-01.example.com", timezone: "America/Argentina/Buenos_Aires" });
-    expect(layer.files).toEqual([
-      { path: "/etc/hostname", mode: "0644", content: "kiosk-01.example.com\n" },
-      { path: "/etc/timezone", mode: "0644", content: "America/Argentina/Buenos_Aires\n" },
-    ]);
-    expect(layer.steps.at(-1)).toBe("ln -sf /usr/share/zoneinfo/America/Argentina/Buenos_Aires /etc/localtime");
+    expect(layer.files.map((f) => f.path)).toEqual(["/usr/lib/strata/hostname", "/etc/systemd/system/strata-hostname.service", "/etc/timezone"]);
+    expect(layer.files[0].content).toBe("kiosk-01.example.com\n");
+    expect(layer.files[1].content).toContain("hostname -F /etc/hostname");
+    expect(layer.files[2].content).toBe("America/Argentina/Buenos_Aires\n");
+    expect(layer.steps).toContain("ln -sf /usr/share/zoneinfo/America/Argentina/Buenos_Aires /etc/localtime");
+    expect(layer.steps.at(-1)).toBe("systemctl enable strata-hostname.service");
     await expectFitsOnBase(layer);
   });
 
   test("timezone defaults to UTC", () => {
-    expect(hostnameTimezoneLayer({ hostname: "box" }).files[1].content).toBe("UTC\n");
+    expect(hostnameTimezoneLayer({ hostname: "box" }).files[2].content).toBe("UTC\n");
   });
 
   test("a hostname label starting with a hyphen is refused", () => {

@@ -221,22 +221,44 @@ export const HostnameTimezoneInputSchema = z.object({ hostname: HostnameSchema, 
 
 /**
  * Fixed name for the same reason as kernel-cmdline: a machine has one hostname.
- * /etc/hostname is bind-mounted by Docker in a build container, so neither a step nor `docker cp` into the
- * container lands in the committed layer; the builder has to put overlay files into the layer another way
- * (e.g. a COPY build from the parent image) for this file to reach the image.
+ * Docker bind-mounts /etc/hostname into every build container, so nothing written there (overlay file or step)
+ * reaches the committed layer. The hostname therefore ships as /usr/lib/strata/hostname, and an early-boot unit
+ * copies it to /etc/hostname and applies it before the network comes up.
  */
+const HOSTNAME_FILE = "/usr/lib/strata/hostname";
+const HOSTNAME_UNIT = `[Unit]
+Description=Apply the hostname of this Strata flavour
+DefaultDependencies=no
+After=local-fs.target
+Before=sysinit.target network-pre.target
+Wants=network-pre.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'cp ${HOSTNAME_FILE} /etc/hostname && hostname -F /etc/hostname'
+
+[Install]
+WantedBy=sysinit.target
+`;
+
 export function hostnameTimezoneLayer(input: z.input<typeof HostnameTimezoneInputSchema>): PackageDefinition {
   const { hostname, timezone } = parseInput(HostnameTimezoneInputSchema, input);
   const zone = `/usr/share/zoneinfo/${timezone}`;
   return definition({
     name: "hostname",
     description: `Hostname ${hostname}, timezone ${timezone}`,
-    requires: ["system/base"],
+    requires: ["system/base", "system/systemd"],
     files: [
-      { path: "/etc/hostname", mode: "0644", content: `${hostname}\n` },
+      { path: HOSTNAME_FILE, mode: "0644", content: `${hostname}\n` },
+      { path: "/etc/systemd/system/strata-hostname.service", mode: "0644", content: HOSTNAME_UNIT },
       { path: "/etc/timezone", mode: "0644", content: `${timezone}\n` },
     ],
-    steps: [`test -f ${zone} || { echo "unknown timezone ${timezone}: ${zone} does not exist" >&2; exit 1; }`, `ln -sf ${zone} /etc/localtime`],
+    steps: [
+      `test -f ${zone} || { echo "unknown timezone ${timezone}: ${zone} does not exist" >&2; exit 1; }`,
+      `ln -sf ${zone} /etc/localtime`,
+      "systemctl enable strata-hostname.service",
+    ],
   });
 }
 
