@@ -64,9 +64,24 @@ describe("parsePackageYaml", () => {
   });
 
   test("a number where a string is expected names the field", () => {
-    const [error] = errorsOf(parsePackageYaml(`category: system\nname: demo\nversion: 1\n`));
-    expect(error).toMatchObject({ path: "version", line: 3, column: 10 });
+    const [error] = errorsOf(parsePackageYaml(`category: system\nname: demo\nversion: "1"\ndescription: 1\n`));
+    expect(error).toMatchObject({ path: "description", line: 4, column: 14 });
     expect(error.message).toMatch(/expected string/);
+  });
+
+  test("an unquoted numeric version is taken as written", () => {
+    const result = parsePackageYaml(`category: system\nname: demo\nversion: 12\n`);
+    expect(result.ok && result.value.version).toBe("12");
+  });
+
+  test("requires naming a package twice is refused", () => {
+    const [error] = errorsOf(parsePackageYaml(`category: layer\nname: demo\nversion: "1"\nrequires: [system/base, system/base]\n`));
+    expect(error).toMatchObject({ path: "requires", message: "requires lists a package twice" });
+  });
+
+  test("an overlay path of / says it must name a file", () => {
+    const [error] = errorsOf(parsePackageYaml(withFile(`{ path: /, content: hi }`)));
+    expect(error.message).toBe("path must name a file, not a directory");
   });
 
   test("a relative overlay path is refused", () => {

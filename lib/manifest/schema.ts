@@ -19,7 +19,7 @@ const FORBIDDEN_ROOTS = ["/proc", "/sys", "/dev"];
 
 export const OverlayPathSchema = z
   .string()
-  .min(2, "path is required")
+  .min(1, "path is required")
   .max(4096)
   .refine((p) => p.startsWith("/"), "path must be absolute (start with /)")
   .refine((p) => !p.split("/").includes(".."), "path must not contain '..'")
@@ -48,12 +48,14 @@ export const PackageDefinitionSchema = z
   .object({
     category: name("category"),
     name: name("name"),
-    version: z.string().min(1, "version is required").max(128),
+    // YAML reads `version: 1` as a number; a version is text, so numbers are taken as written.
+    version: z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.string().min(1, "version is required").max(128)),
     description: z.string().max(2000).default(""),
     /** "category/name" of packages earlier in the manifest. */
     requires: z
       .array(z.string().regex(/^[a-z0-9][a-z0-9-]*\/[a-z0-9][a-z0-9-]*$/, "requires entries are category/name"))
       .max(100)
+      .refine((ids) => new Set(ids).size === ids.length, "requires lists a package twice")
       .default([]),
     steps: z.array(z.string().min(1, "a step must not be empty").max(16384)).max(MAX_STEPS).default([]),
     files: z.array(OverlayFileSchema).max(MAX_FILES).default([]),
@@ -86,7 +88,7 @@ export type OverlayFile = z.output<typeof OverlayFileSchema>;
 export const ManifestHeaderSchema = z
   .object({
     name: name("manifest name"),
-    version: z.string().min(1).max(64),
+    version: z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.string().min(1).max(64)),
     /** Image the first package builds on; the default Debian base is made locally when absent. */
     base_image: z.string().min(1).max(512),
     description: z.string().max(2000).default(""),
