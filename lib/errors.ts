@@ -70,6 +70,6 @@ export class UnavailableError extends DomainError {
 /** Turns a zod error into one readable sentence naming each field, plus the issue list. */
 export function describeZodIssues(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): string {
   return issues
-    .map((i) => (i.path.length ? `${i.path.map(String).join(".")}: ${i.message}` : i.message))
+    .map((i) => (i.path.length ? `${i.path.reduce<string>((out, seg) => (typeof seg === "number" ? `${out}[${seg}]` : out ? `${out}.${String(seg)}` : String(seg)), "")}: ${i.message}` : i.message))
     .join("; ");
 }

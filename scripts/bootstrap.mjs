@@ -57,8 +57,9 @@ function ensureDebianPackages(needs, { optional }) {
 }
 
 // What each command needs from Debian. The build stack is skipped when DOCKER_HOST / REGISTRY_URL point elsewhere.
+// getfattr (attr) lets the builder read a local engine's overlay layers directly instead of through `docker save`.
 const buildStack = [
-  ...(process.env.DOCKER_HOST ? [] : [["dockerd", "docker.io"]]),
+  ...(process.env.DOCKER_HOST ? [] : [["dockerd", "docker.io"], ["getfattr", "attr"]]),
   ...(process.env.REGISTRY_URL ? [] : [["docker-registry", "docker-registry"]]),
   ["debootstrap", "debootstrap"],
 ];

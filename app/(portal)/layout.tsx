@@ -10,6 +10,8 @@ export default async function PortalLayout({ children }: { children: React.React
   const actor = await requirePageActor();
   const links: NavLink[] = [
     { href: "/dashboard", label: "Dashboard" },
+    { href: "/flavours", label: "Flavours" },
+    { href: "/base-manifests", label: "Base manifest" },
     { href: "/settings/tokens", label: "API tokens" },
   ];
   if (isAdmin(actor)) links.push({ href: "/admin", label: "Admin" });

@@ -6,12 +6,14 @@ import { useRouter, useSearchParams } from "next/navigation";
 import { Alert } from "../ui/alert";
 import { Button } from "../ui/button";
 import { Field } from "../ui/field";
+import { useHydrated } from "../ui/use-hydrated";
 
 export function SignInForm({ oidcName }: { oidcName?: string }) {
   const router = useRouter();
   const params = useSearchParams();
   const [error, setError] = useState<string | null>(params.get("error") && params.get("error") !== "CredentialsSignin" ? params.get("error") : null);
   const [pending, setPending] = useState(false);
+  const hydrated = useHydrated();
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -30,12 +32,13 @@ export function SignInForm({ oidcName }: { oidcName?: string }) {
   }
 
   return (
-    <form onSubmit={onSubmit} className="space-y-4" noValidate>
+    <form onSubmit={onSubmit} method="post" className="space-y-4" noValidate>
+      {/* method=post and a button disabled until hydration: an early click must never put the password in the URL. */}
       {error && <Alert tone="error">{error}</Alert>}
       {params.get("signedUp") && !error && <Alert tone="success">Your organisation is ready. Sign in to continue.</Alert>}
       <Field label="E-mail" name="email" type="email" autoComplete="email" required />
       <Field label="Password" name="password" type="password" autoComplete="current-password" required />
-      <Button type="submit" className="w-full" disabled={pending}>
+      <Button type="submit" className="w-full" disabled={pending || !hydrated}>
         {pending ? "Signing in…" : "Sign in"}
       </Button>
       {oidcName && (

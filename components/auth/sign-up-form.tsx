@@ -6,6 +6,7 @@ import { useRouter } from "next/navigation";
 import { Alert } from "../ui/alert";
 import { Button } from "../ui/button";
 import { Field } from "../ui/field";
+import { useHydrated } from "../ui/use-hydrated";
 import { api, ApiError } from "../ui/api";
 
 type FieldErrors = Partial<Record<"email" | "name" | "organisation" | "password", string>>;
@@ -15,6 +16,7 @@ export function SignUpForm() {
   const [error, setError] = useState<string | null>(null);
   const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
   const [pending, setPending] = useState(false);
+  const hydrated = useHydrated();
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -44,7 +46,8 @@ export function SignUpForm() {
   }
 
   return (
-    <form onSubmit={onSubmit} className="space-y-4" noValidate>
+    <form onSubmit={onSubmit} method="post" className="space-y-4" noValidate>
+      {/* method=post and a button disabled until hydration: an early click must never put the password in the URL. */}
       {error && <Alert tone="error">{error}</Alert>}
       <Field label="Your name" name="name" autoComplete="name" required error={fieldErrors.name} />
       <Field label="Organisation" name="organisation" autoComplete="organization" required error={fieldErrors.organisation} />
@@ -58,7 +61,7 @@ export function SignUpForm() {
         hint="At least 10 characters mixing letters, digits and symbols — or 16+ characters."
         error={fieldErrors.password}
       />
-      <Button type="submit" className="w-full" disabled={pending}>
+      <Button type="submit" className="w-full" disabled={pending || !hydrated}>
         {pending ? "Creating…" : "Create account"}
       </Button>
     </form>

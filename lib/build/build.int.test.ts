@@ -13,7 +13,7 @@ import { ensureRegistry, type RegistryService } from "../stack/registry";
 import { ArtefactStore } from "./artefact-store";
 import { DEFAULT_BASE_IMAGE, ensureBaseImage } from "./base-image";
 import { createBuildContainer, startContainer } from "./engine/containers";
-import { findImageByCacheKey, LABEL, sweepLeftovers } from "./engine/images";
+import { cacheTag, findImageByCacheKey, LABEL, removeImage, sweepLeftovers } from "./engine/images";
 import { extractArtefact } from "./extract";
 import { RegistryUnavailableError, tagAndPush } from "./push";
 import {
@@ -45,8 +45,11 @@ function newBuildId(label: string) {
   return id;
 }
 
+/** Cache images this run made; removed at the end (their keys carry the run's nonce, nobody reuses them). */
+const madeKeys: string[] = [];
+
 function build(buildId: string, packages: PackageDefinition[], extra: Partial<RunPackagesOptions> = {}) {
-  return runPackages({
+  const running = runPackages({
     docker,
     baseImage: DEFAULT_BASE_IMAGE,
     packages,
@@ -55,6 +58,10 @@ function build(buildId: string, packages: PackageDefinition[], extra: Partial<Ru
     limits,
     artefactStore: store,
     ...extra,
+  });
+  return running.then((result) => {
+    madeKeys.push(...result.packages.filter((p) => !p.cached).map((p) => p.cacheKey));
+    return result;
   });
 }
 
@@ -72,7 +79,10 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  if (docker) for (const buildId of buildIds) await sweepLeftovers(docker, { buildId }).catch(() => {});
+  if (docker) {
+    for (const buildId of buildIds) await sweepLeftovers(docker, { buildId }).catch(() => {});
+    for (const key of madeKeys.reverse()) await removeImage(docker, cacheTag(key)).catch(() => {});
+  }
   fs.rmSync(path.join(dataDir, `artefacts-${run}`), { recursive: true, force: true });
   // Stop only what this file started; a shared engine or registry stays up.
   await registry?.stop();
@@ -186,6 +196,40 @@ describe("build, cache and push", () => {
     expect(result.packages[1].imageId).toBe(twoImage);
     expect(result.packages[2].artefact.files.map((f) => f.path)).toEqual(["/srv", "/srv/three"]);
     expect(await findImageByCacheKey(docker, result.packages[2].cacheKey)).toBe(result.imageId);
+  });
+
+  it("commits a package without steps or files as its own image with an empty artefact", async () => {
+    const empty = pkg({ category: "test", name: "empty", description: run });
+    const result = await build(newBuildId("empty"), [empty]);
+    const [only] = result.packages;
+    expect(only.cached).toBe(false);
+    expect(only.imageId).not.toBe(baseId);
+    expect(only.extractMethod).toBe("empty");
+    expect(only.artefact).toMatchObject({ fileCount: 0, files: [], deleted: [] });
+    const [image, base] = await Promise.all([docker.getImage(only.imageId).inspect(), docker.getImage(baseId).inspect()]);
+    expect(image.RootFS.Layers).toEqual(base.RootFS.Layers);
+  });
+
+  it("passes huge steps as files and odd build variables intact, leaving no trace of either", async () => {
+    const padding = `: '${"x".repeat(15_000)}'`;
+    const steps = Array.from({ length: 40 }, (_, i) => `${padding}\necho step-${i + 1} >> /opt/steps.log`);
+    steps.push('printf "%s\\n" "$STRATA_VERSION" > /opt/version');
+    const huge = pkg({ category: "test", name: "huge", description: run, steps });
+    const odd = `1.0 it's "quoted" $HOME \\n`;
+    const result = await build(newBuildId("huge"), [huge], { buildEnv: { STRATA_VERSION: odd } });
+    const paths = result.packages[0].artefact.files.map((f) => f.path);
+    expect(paths).toEqual(["/opt", "/opt/steps.log", "/opt/version"]);
+    const container = await docker.createContainer({ Image: result.imageId, Cmd: ["true"] });
+    try {
+      const archive = (await container.getArchive({ path: "/opt/version" })) as unknown as NodeJS.ReadableStream;
+      const extract = tar.extract();
+      archive.pipe(extract as unknown as NodeJS.WritableStream);
+      let version = "";
+      for await (const entry of extract) for await (const c of entry) version += (c as Buffer).toString();
+      expect(version).toBe(`${odd}\n`);
+    } finally {
+      await container.remove({ force: true });
+    }
   });
 
   it("extracts the same artefact from the overlay directory and from docker save", async () => {

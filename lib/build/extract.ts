@@ -573,9 +573,15 @@ export async function extractArtefact(docker: Dockerode, opts: ExtractOptions): 
   if (want === "upperdir" || (want === "auto" && upper && (await engineSupportsUpperDir(docker)) && fs.existsSync(upper))) {
     if (!upper || !fs.existsSync(upper)) throw new Error(`extract: no readable overlay2 upper directory for ${opts.imageId}`);
     log.debug("extract: reading overlay upper directory", { imageId: opts.imageId, upper });
-    const artefact = await repackLayer(upperDirEntries(upper, opts.signal), opts);
-    log.debug("extract: done", { imageId: opts.imageId, method: "upperdir", ms: Date.now() - started });
-    return { ...artefact, method: "upperdir" };
+    try {
+      const artefact = await repackLayer(upperDirEntries(upper, opts.signal), opts);
+      log.debug("extract: done", { imageId: opts.imageId, method: "upperdir", ms: Date.now() - started });
+      return { ...artefact, method: "upperdir" };
+    } catch (err) {
+      // The fast path is an optimisation: in "auto", anything odd there falls back to the save stream.
+      if (want !== "auto" || opts.signal?.aborted) throw err;
+      log.warn("extract: overlay fast path failed, using docker save", { imageId: opts.imageId, error: (err as Error).message });
+    }
   }
 
   const save = (await engineCall(log, "save image", opts.imageId, () =>

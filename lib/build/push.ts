@@ -127,7 +127,8 @@ export async function tagAndPush(docker: Dockerode, imageId: string, opts: PushO
       const messages = await followProgress(stream);
       pushed = messages.map((m) => m.aux?.Digest).find((d): d is string => typeof d === "string");
     } catch (err) {
-      if (err instanceof EngineStreamError && /connection refused|no such host|i\/o timeout|dial tcp/i.test(err.message)) {
+      // Transport failures and 5xx answers are the registry's trouble (retryable), not the image's.
+      if (err instanceof EngineStreamError && /connection refused|no such host|i\/o timeout|dial tcp|unexpected HTTP status: 5\d\d/i.test(err.message)) {
         throw new RegistryUnavailableError(endpoint.url, err.message);
       }
       throw err;

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import type Dockerode from "dockerode";
 import type pg from "pg";
-import { and, eq, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Db } from "../db";
 import { artefacts, buildLogs, buildPackages, builds, flavourRevisions, flavours, orgs, type Build } from "../db/schema";
 import { getBaseManifest } from "../base-manifests/base-manifests";
@@ -53,6 +53,9 @@ export function limitsFromEnv(env = process.env): BuildLimits {
 function advisoryKeyLock(pool: pg.Pool) {
   return async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
     const client = await pool.connect();
+    // A dropped connection must fail this build, not crash the worker with an unhandled 'error' event.
+    const onError = (err: Error) => console.error("[build] lock connection lost:", err.message);
+    client.on("error", onError);
     try {
       await client.query("select pg_advisory_lock(hashtextextended($1, 7041))", [key]);
       try {
@@ -61,6 +64,7 @@ function advisoryKeyLock(pool: pg.Pool) {
         await client.query("select pg_advisory_unlock(hashtextextended($1, 7041))", [key]);
       }
     } finally {
+      client.off("error", onError);
       client.release();
     }
   };
@@ -79,6 +83,7 @@ function logWriter(db: Db, buildId: string) {
   };
   const timer = setInterval(flush, 300);
   return {
+    flush,
     write(packageId: string | null, line: string) {
       // A single line cannot flood the table: long lines are cut.
       pending.push({ buildId, packageId, line: line.length > 8000 ? `${line.slice(0, 8000)}… (cut)` : line });
@@ -228,6 +233,8 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
       log,
     });
     say(`pushed ${pushed.reference}@${pushed.digest}`);
+    // Every line is written before the status turns final, so the live log never ends short.
+    await logs.flush();
 
     // Only now, with the image in the registry and every artefact stored, is the build a success.
     await db.transaction(async (tx) => {
@@ -250,6 +257,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     const cancelled = !shutdown && (err instanceof BuildCancelledError || abort.signal.aborted);
     const message = shutdown ? "The worker was stopped while building; press Retry to build again." : cancelled ? "Cancelled." : failureMessage(err);
     say(cancelled ? "build cancelled" : `build failed: ${message}`);
+    await logs.flush();
     await db.transaction(async (tx) => {
       await tx
         .update(buildPackages)
@@ -281,22 +289,25 @@ export async function reapStaleBuilds(db: Db, staleAfterMs = STALE_AFTER_MS): Pr
   return reaped.map((r) => r.id);
 }
 
-/** At worker start: remove containers and intermediates of builds that are not running any more. */
+/** Containers of builds another database knows (a test run beside `npm run up` on one engine) are left alone this long. */
+const FOREIGN_LEFTOVER_MS = 6 * 3600 * 1000;
+
+/**
+ * At worker start: remove containers and intermediates of builds that are not running any more. A build this
+ * database does not know may belong to another Strata sharing the engine; only its old leftovers are removed.
+ */
 export async function sweepOrphans(db: Db, docker: Dockerode, log: Logger = silentLogger): Promise<number> {
   const containers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL.managed}=1`] }) });
   const buildIds = [...new Set(containers.map((c) => c.Labels?.[LABEL.build]).filter((id): id is string => Boolean(id)))];
   if (buildIds.length === 0) return 0;
-  const alive = new Set(
-    (
-      await db
-        .select({ id: builds.id })
-        .from(builds)
-        .where(and(inArray(builds.id, buildIds.filter((id) => /^[0-9a-f-]{36}$/.test(id))), eq(builds.status, "running"), isNull(builds.finishedAt)))
-    ).map((r) => r.id),
-  );
+  const uuids = buildIds.filter((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id));
+  const known = uuids.length ? await db.select({ id: builds.id, status: builds.status }).from(builds).where(inArray(builds.id, uuids)) : [];
+  const status = new Map(known.map((b) => [b.id, b.status]));
   let removed = 0;
-  for (const id of buildIds.filter((id) => !alive.has(id))) {
-    const result = await sweepLeftovers(docker, { buildId: id, log });
+  for (const id of buildIds) {
+    const state = status.get(id);
+    if (state === "running" || state === "queued") continue;
+    const result = await sweepLeftovers(docker, { buildId: id, log, olderThan: state ? undefined : new Date(Date.now() - FOREIGN_LEFTOVER_MS) });
     removed += result.containers.length;
   }
   return removed;

@@ -1,5 +1,6 @@
 // The core builder (no database): builds each package of a manifest in a container on top of the one before, commits it, and extracts its artefact.
 import { randomBytes } from "node:crypto";
+import { StringDecoder } from "node:string_decoder";
 import type Dockerode from "dockerode";
 import tar from "tar-stream";
 import { cacheKey as defaultCacheKey } from "../manifest/hash";
@@ -260,50 +261,65 @@ async function artefactOf(
 // One package: container → overlay files → steps → commit → remove.
 
 const BUILD_DIR = ".strata-build";
+/** Steps up to this many bytes travel as arguments of the container command (below ARG_MAX with room). */
+const STEPS_AS_ARGS_MAX_BYTES = 512 * 1024;
 
 const shellQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+
+interface StepPlan {
+  cmd: string[];
+  /** Step files to add to the tar put into the container (empty when the steps are arguments). */
+  stepFiles: string[];
+}
 
 /**
  * The driver runs each step with `/bin/sh -ec` from `/`, like a Dockerfile RUN, after printing a
  * marker line (with a per-container nonce) so the log follower knows which step runs and can time
- * it. It deletes its own directory at the end: a file made and removed in one layer leaves no trace.
+ * it. Build variables are exported by the script, not set as container Env: commit would bake
+ * container Env into the image. Steps normally travel as arguments (`sh -c script name steps...`),
+ * which spares a putArchive round trip (the engine re-executes itself to untar, ~70 ms); a package
+ * with huge steps gets them as files in /.strata-build instead, which the driver deletes at the
+ * end (made and removed in one layer, they leave no trace).
  */
-function driverScript(marker: string): string {
-  return [
+function planSteps(def: PackageDefinition, env: Record<string, string>, marker: string): StepPlan {
+  const exports = Object.entries(env)
+    .filter(([name]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    .map(([name, value]) => `export ${name}=${shellQuote(value)}`);
+  const asArgs = def.steps.reduce((sum, step) => sum + Buffer.byteLength(step), 0) <= STEPS_AS_ARGS_MAX_BYTES;
+  const script = [
     "set -e",
-    `d=/${BUILD_DIR}`,
-    'set -a; . "$d/env"; set +a',
+    // One stream: Docker reads stdout and stderr through separate pipes, so their lines would
+    // otherwise interleave in whatever order the engine happened to read them.
+    "exec 2>&1",
+    ...exports,
     "n=0",
-    'for s in "$d"/steps/*; do',
-    '  [ -e "$s" ] || continue',
+    "run_step() {",
     "  n=$((n+1))",
     `  printf '%s %s\\n' ${shellQuote(marker)} "$n"`,
-    '  cd /',
-    '  /bin/sh -ec "$(cat "$s")" "strata-step-$n"',
-    "done",
-    'cd / && rm -rf "$d"',
-    "",
+    "  cd /",
+    '  /bin/sh -ec "$1" "strata-step-$n"',
+    "}",
+    ...(asArgs
+      ? ['for step in "$@"; do run_step "$step"; done']
+      : [`for f in /${BUILD_DIR}/steps/*; do run_step "$(cat "$f")"; done`, `cd / && rm -rf /${BUILD_DIR}`]),
   ].join("\n");
+  return asArgs
+    ? { cmd: ["/bin/sh", "-c", script, "strata-build", ...def.steps], stepFiles: [] }
+    : { cmd: ["/bin/sh", "-c", script, "strata-build"], stepFiles: def.steps };
 }
 
-/** The tar put at "/" before the container starts: overlay files, plus the driver when there are steps. */
-function buildTar(def: PackageDefinition, env: Record<string, string>, marker: string): Promise<Buffer> {
+/** The tar put at "/" before the container starts: overlay files, and step files when the steps are too big for arguments. */
+function buildTar(def: PackageDefinition, stepFiles: string[]): Promise<Buffer> {
   const pack = tar.pack();
   const now = new Date();
   for (const file of def.files) {
     pack.entry({ name: file.path.replace(/^\/+/, ""), mode: parseInt(file.mode, 8), mtime: now, uid: 0, gid: 0 }, file.content);
   }
-  if (def.steps.length > 0) {
+  if (stepFiles.length > 0) {
     const dirMode = { type: "directory" as const, mode: 0o700, mtime: now, uid: 0, gid: 0 };
     pack.entry({ name: `${BUILD_DIR}/`, ...dirMode });
     pack.entry({ name: `${BUILD_DIR}/steps/`, ...dirMode });
-    const envFile = Object.entries(env)
-      .filter(([name]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
-      .map(([name, value]) => `${name}=${shellQuote(value)}\n`)
-      .join("");
-    pack.entry({ name: `${BUILD_DIR}/env`, mode: 0o600, mtime: now }, envFile);
-    pack.entry({ name: `${BUILD_DIR}/run`, mode: 0o700, mtime: now }, driverScript(marker));
-    def.steps.forEach((step, i) => {
+    stepFiles.forEach((step, i) => {
       pack.entry({ name: `${BUILD_DIR}/steps/${String(i + 1).padStart(4, "0")}`, mode: 0o600, mtime: now }, step);
     });
   }
@@ -328,7 +344,8 @@ async function buildPackage(
   def: PackageDefinition,
   ctx: { key: string; parentImage: string; index: number; log: Logger },
 ): Promise<string> {
-  const { docker, log } = { docker: opts.docker, log: ctx.log };
+  const { docker } = opts;
+  const { log } = ctx;
   const id = packageId(def);
   const parent = await inspectImage(docker, ctx.parentImage, log);
   if (!parent) throw new Error(`${id}: the parent image ${ctx.parentImage} vanished from the engine`);
@@ -338,6 +355,8 @@ async function buildPackage(
     Labels?: Record<string, string> | null;
   };
   const marker = `@@strata-step-${randomBytes(12).toString("hex")}@@`;
+  const env = { ...(opts.buildEnv ?? {}), DEBIAN_FRONTEND: "noninteractive" };
+  const plan = planSteps(def, env, marker);
   const user = parentConfig.User && !["0", "root", "0:0", "root:root"].includes(parentConfig.User) ? "0" : undefined;
 
   const container = await createBuildContainer(
@@ -347,17 +366,14 @@ async function buildPackage(
       buildId: opts.buildId,
       cacheKey: ctx.key,
       packageId: id,
-      cmd: ["/bin/sh", `/${BUILD_DIR}/run`],
+      cmd: plan.cmd,
       limits: opts.limits,
       user,
     },
     log,
   );
   try {
-    if (def.files.length > 0 || def.steps.length > 0) {
-      const env = { ...(opts.buildEnv ?? {}), DEBIAN_FRONTEND: "noninteractive" };
-      await putTar(container, await buildTar(def, env, marker), "/", log);
-    }
+    if (def.files.length > 0 || plan.stepFiles.length > 0) await putTar(container, await buildTar(def, plan.stepFiles), "/", log);
     if (def.steps.length > 0) await runSteps(opts, def, container, marker, ctx.index);
     if (opts.signal?.aborted) throw new BuildCancelledError(id);
 
@@ -392,12 +408,14 @@ async function buildPackage(
 /** Splits a byte stream into lines; very long lines are cut so one line cannot hold unbounded memory. */
 class LineSplitter {
   private pending = "";
+  // A multi-byte character can be cut between two chunks.
+  private readonly decoder = new StringDecoder("utf8");
   constructor(
     private readonly onLine: (line: string) => void,
     private readonly maxLine = 16 * 1024,
   ) {}
   push(chunk: Buffer) {
-    this.pending += chunk.toString("utf8");
+    this.pending += this.decoder.write(chunk);
     let nl: number;
     while ((nl = this.pending.indexOf("\n")) >= 0) {
       this.onLine(this.pending.slice(0, nl).replace(/\r$/, ""));
@@ -409,6 +427,7 @@ class LineSplitter {
     }
   }
   flush() {
+    this.pending += this.decoder.end();
     if (this.pending) this.onLine(this.pending.replace(/\r$/, ""));
     this.pending = "";
   }

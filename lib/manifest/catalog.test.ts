@@ -51,12 +51,12 @@ describe("debian packages", () => {
   });
 
   test("a package name with shell characters is refused", () => {
-    expect(invalid(() => debianPackagesLayer({ packages: ["htop; rm -rf /"] }))).toMatch(/^packages\.0: a Debian package name/);
+    expect(invalid(() => debianPackagesLayer({ packages: ["htop; rm -rf /"] }))).toMatch(/^packages\[0\]: a Debian package name/);
   });
 
   test("an upper-case or one-letter package name is refused", () => {
-    expect(invalid(() => debianPackagesLayer({ packages: ["Htop"] }))).toMatch(/packages\.0/);
-    expect(invalid(() => debianPackagesLayer({ packages: ["x"] }))).toMatch(/packages\.0/);
+    expect(invalid(() => debianPackagesLayer({ packages: ["Htop"] }))).toMatch(/packages\[0\]/);
+    expect(invalid(() => debianPackagesLayer({ packages: ["x"] }))).toMatch(/packages\[0\]/);
   });
 
   test("an empty list is refused", () => {
@@ -81,16 +81,16 @@ describe("users", () => {
   });
 
   test("a bad username is refused with its path", () => {
-    expect(invalid(() => usersLayer({ users: [{ username: "Alice Smith" }] }))).toMatch(/^users\.0\.username: a username starts with/);
+    expect(invalid(() => usersLayer({ users: [{ username: "Alice Smith" }] }))).toMatch(/^users\[0\]\.username: a username starts with/);
   });
 
   test("a reserved username is refused", () => {
-    expect(invalid(() => usersLayer({ users: [{ username: "root" }] }))).toBe("users.0.username: this username is reserved by the system");
+    expect(invalid(() => usersLayer({ users: [{ username: "root" }] }))).toBe("users[0].username: this username is reserved by the system");
   });
 
   test("something that is not an ssh public key is refused", () => {
     expect(invalid(() => usersLayer({ users: [{ username: "alice", authorizedKeys: ["-----BEGIN OPENSSH PRIVATE KEY-----"] }] }))).toMatch(
-      /^users\.0\.authorizedKeys\.0: not an ssh public key/,
+      /^users\[0\]\.authorizedKeys\[0\]: not an ssh public key/,
     );
   });
 
@@ -106,7 +106,7 @@ describe("users", () => {
   });
 
   test("the same user twice is refused", () => {
-    expect(invalid(() => usersLayer({ users: [{ username: "alice" }, { username: "alice" }] }))).toBe("users.1.username: user alice is listed twice");
+    expect(invalid(() => usersLayer({ users: [{ username: "alice" }, { username: "alice" }] }))).toBe("users[1].username: user alice is listed twice");
   });
 });
 
@@ -120,11 +120,11 @@ describe("systemd units", () => {
   });
 
   test("a name without a unit type is refused", () => {
-    expect(invalid(() => systemdUnitsLayer({ units: ["nginx"] }))).toMatch(/^units\.0: not a unit name/);
+    expect(invalid(() => systemdUnitsLayer({ units: ["nginx"] }))).toMatch(/^units\[0\]: not a unit name/);
   });
 
   test("shell characters in a unit name are refused", () => {
-    expect(invalid(() => systemdUnitsLayer({ units: ["a.service; reboot"] }))).toMatch(/^units\.0: not a unit name/);
+    expect(invalid(() => systemdUnitsLayer({ units: ["a.service; reboot"] }))).toMatch(/^units\[0\]: not a unit name/);
   });
 
   test("a template without an instance is refused", () => {

@@ -1,7 +1,8 @@
 // Ready-made layers: a form's input (validated here) becomes a package definition a customer can add without writing shell.
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { NotFoundError, ValidationError, describeZodIssues } from "../errors";
+import { parseInput } from "../validation";
+import { NotFoundError } from "../errors";
 import { PackageDefinitionSchema, type PackageDefinition, type PackageDefinitionInput } from "./schema";
 
 const LAYER_CATEGORY = "layer";
@@ -323,11 +324,6 @@ export function buildCatalogLayer(id: string, input: unknown): PackageDefinition
 
 // ---------------------------------------------------------------------------------------------------------------
 
-function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) throw new ValidationError(describeZodIssues(parsed.error.issues), { issues: parsed.error.issues });
-  return parsed.data;
-}
 
 function definition(def: Omit<PackageDefinitionInput, "category" | "version">): PackageDefinition {
   return PackageDefinitionSchema.parse({ category: LAYER_CATEGORY, version: "1", ...def });

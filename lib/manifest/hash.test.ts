@@ -36,7 +36,7 @@ describe("canonicalJson", () => {
   test("an invalid definition is a ValidationError naming the package and field", () => {
     const invalid = () => canonicalJson({ category: "a", name: "b", version: "1", files: [{ path: "rel", content: "" }] });
     expect(invalid).toThrow(ValidationError);
-    expect(invalid).toThrow("a/b: files.0.path: path must be absolute (start with /)");
+    expect(invalid).toThrow("a/b: files[0].path: path must be absolute (start with /)");
   });
 
   test("sortKeys keeps arrays in order and drops undefined", () => {

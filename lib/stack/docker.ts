@@ -137,8 +137,12 @@ export async function ensureDockerEngine(opts: { dataDir: string; log?: Logger }
   );
 
   const deadline = Date.now() + START_TIMEOUT_MS;
+  let exitSeenAt = 0;
   while (!(await pingEngine(docker, 1_000))) {
-    if (state.exit) {
+    // Ours may have exited because another process started dockerd at the same moment (pid file
+    // taken): give that one a few seconds to answer before calling it a failure.
+    if (state.exit && !exitSeenAt) exitSeenAt = Date.now();
+    if (exitSeenAt && Date.now() - exitSeenAt > 5_000) {
       throw new EngineUnavailableError(
         `dockerd exited (${state.exit}) before answering. Last lines of ${logFile}:\n${logTail(logFile)}`,
       );
@@ -150,6 +154,10 @@ export async function ensureDockerEngine(opts: { dataDir: string; log?: Logger }
       );
     }
     await new Promise((r) => setTimeout(r, 250));
+  }
+  if (state.exit) {
+    log.info("another process started dockerd first; using it");
+    return { docker, started: false, stop: noop };
   }
   log.info("dockerd is up", { pid: child.pid });
 

@@ -149,8 +149,11 @@ export async function ensureRegistry(opts: { dataDir: string; log?: Logger; port
     (err: Error) => (state.exit = `spawn failed: ${err.message}`),
   );
   const deadline = Date.now() + START_TIMEOUT_MS;
+  let exitSeenAt = 0;
   while (!(await registryAnswers(local.apiBase, 1_000))) {
-    if (state.exit || Date.now() > deadline) {
+    // Ours may have lost the port to a registry another process started at the same moment.
+    if (state.exit && !exitSeenAt) exitSeenAt = Date.now();
+    if ((exitSeenAt && Date.now() - exitSeenAt > 3_000) || Date.now() > deadline) {
       child.kill("SIGTERM");
       throw new RegistryUnavailableError(
         local.url,
@@ -158,6 +161,10 @@ export async function ensureRegistry(opts: { dataDir: string; log?: Logger; port
       );
     }
     await new Promise((r) => setTimeout(r, 200));
+  }
+  if (state.exit) {
+    log.info("another process started the registry first; using it", { url: local.url });
+    return { ...local, started: false, stop: noop };
   }
   log.info("docker-registry is up", { pid: child.pid, url: local.url });
 

@@ -15,7 +15,13 @@ export default async function DashboardPage() {
       <div className="grid gap-6 md:grid-cols-2">
         <Card title="Get started">
           <ol className="list-decimal space-y-2 pl-5 text-sm text-slate-700">
-            <li>Fork the base manifest into a flavour of your own.</li>
+            <li>
+              Fork the base manifest into a flavour of your own —{" "}
+              <Link href="/flavours#fork" className="text-brand-600 hover:underline">
+                start here
+              </Link>
+              .
+            </li>
             <li>Add package layers: Debian packages, users, overlay files.</li>
             <li>Press Build; the OS image lands in the registry.</li>
             <li>

@@ -48,11 +48,12 @@ export async function createBuildContainer(
   return engineCall(log, "create container", `from ${spec.image} for ${spec.packageId}`, () =>
     docker.createContainer({
       Image: spec.image,
+      // The command is the step driver itself; a parent's ENTRYPOINT must not wrap it.
+      Entrypoint: [],
       Cmd: spec.cmd,
-      // Env stays the parent's: commit bakes the container's Env into the image, so build variables
-      // travel in a file the step driver sources (see run-packages.ts) instead.
+      // Env and WorkingDir stay the parent's: commit fills empty image fields from the container's,
+      // so build variables are exported by the step driver instead (see run-packages.ts).
       User: spec.user,
-      WorkingDir: "/",
       Tty: false,
       AttachStdout: true,
       AttachStderr: true,

@@ -58,20 +58,14 @@ export async function inspectImage(docker: Dockerode, ref: string, log: Logger =
 }
 
 /**
- * The image built for `key`, whichever build or org made it. The tag is the fast path; the label
- * query finds a cache image whose tag was lost (and re-tags it). `strata.role=cache` keeps labelled
- * descendants (which inherit the label) from matching.
+ * The image built for `key`, whichever build or org made it: one inspect of its tag. The label is
+ * checked too, so a tag pointed elsewhere by hand is not trusted. (A cache image whose tag was
+ * removed is not searched for by label: that is a rare rebuild, and the search would cost every
+ * cache miss a full image listing.)
  */
 export async function findImageByCacheKey(docker: Dockerode, key: string, log: Logger = silentLogger): Promise<string | null> {
   const tagged = await inspectImage(docker, cacheTag(key), log);
-  if (tagged && tagged.Config?.Labels?.[LABEL.cacheKey] === key) return tagged.Id;
-  const images = await engineCall(log, "list images", `cache key ${key}`, () =>
-    docker.listImages({ filters: JSON.stringify({ label: [`${LABEL.cacheKey}=${key}`, `${LABEL.role}=cache`] }) }),
-  );
-  const found = images.find((i) => i.Labels?.[LABEL.cacheKey] === key);
-  if (!found) return null;
-  await tagImage(docker, found.Id, CACHE_REPOSITORY, key, log);
-  return found.Id;
+  return tagged && tagged.Config?.Labels?.[LABEL.cacheKey] === key ? tagged.Id : null;
 }
 
 export async function tagImage(docker: Dockerode, imageId: string, repo: string, tag: string, log: Logger = silentLogger) {
@@ -135,7 +129,6 @@ export async function sweepLeftovers(
     const role = image.Labels?.[LABEL.role];
     const dangling = tags.length === 0;
     if (role !== "publish" && !dangling) continue;
-    if (role === "base") continue;
     // Untag first: removing by id refuses an image with several tags unless forced.
     for (const tag of tags) await removeImage(docker, tag, log);
     if (await removeImage(docker, image.Id, log)) result.images.push(image.Id);

@@ -1,0 +1,129 @@
+import Link from "next/link";
+import { getDb } from "@/lib/db";
+import { requirePageActor } from "@/lib/auth/current";
+import { listBuilds } from "@/lib/builds/builds";
+import { Card, PageHeader } from "@/components/ui/card";
+import { AutoRefresh } from "@/components/builds/auto-refresh";
+import { BuildButton } from "@/components/builds/build-button";
+import { BuildStatusBadge, PackageProgress } from "@/components/builds/status";
+import { buildDuration, formatDuration, isActive } from "@/components/builds/format";
+import { loadFlavour } from "../load";
+
+export async function generateMetadata({ params }: { params: Promise<{ id: string }> }) {
+  const actor = await requirePageActor();
+  const { id } = await params;
+  return { title: `Builds of ${(await loadFlavour(actor, id)).name}` };
+}
+
+const when = (d: Date) => d.toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
+
+export default async function FlavourBuildsPage({ params }: { params: Promise<{ id: string }> }) {
+  const actor = await requirePageActor();
+  const { id } = await params;
+  const flavour = await loadFlavour(actor, id);
+  const builds = await listBuilds(getDb(), actor, flavour.id);
+  const now = Date.now();
+  const archived = flavour.archivedAt !== null;
+  return (
+    <>
+      <AutoRefresh active={builds.some((b) => isActive(b.status))} />
+      <nav aria-label="Breadcrumb" className="mb-2 text-sm text-slate-500">
+        <Link href="/flavours" className="hover:underline">
+          Flavours
+        </Link>{" "}
+        /{" "}
+        <Link href={`/flavours/${flavour.id}`} className="hover:underline">
+          {flavour.name}
+        </Link>{" "}
+        / Builds
+      </nav>
+      <PageHeader
+        title={`Builds of ${flavour.name}`}
+        description={`Each build turns a revision into an OS image in the registry. Build builds the latest revision, r${flavour.latest.number} (${flavour.latest.packages.length} packages).`}
+        actions={archived ? undefined : <BuildButton flavourId={flavour.id} />}
+      />
+      {archived && (
+        <p className="mb-6 rounded-lg border border-amber-200 bg-amber-50 px-5 py-3 text-sm text-amber-900">
+          This flavour is archived; restore it on{" "}
+          <Link href={`/flavours/${flavour.id}`} className="font-medium underline">
+            its page
+          </Link>{" "}
+          to build it again.
+        </p>
+      )}
+      <Card title="Builds">
+        {builds.length === 0 ? (
+          <div className="py-6 text-center text-sm text-slate-600">
+            <p className="font-medium text-slate-800">No builds yet.</p>
+            <p className="mt-1">
+              {archived ? (
+                "Restore the flavour to build it."
+              ) : (
+                <>
+                  Press <span className="font-medium">Build</span> to build revision r{flavour.latest.number} into an image; you can follow it live and leave the page while it runs.
+                  To change what goes in first,{" "}
+                  <Link href={`/flavours/${flavour.id}`} className="text-brand-600 hover:underline">
+                    edit the layers
+                  </Link>
+                  .
+                </>
+              )}
+            </p>
+          </div>
+        ) : (
+          <div className="-mx-5 overflow-x-auto">
+            <table className="w-full text-left text-sm">
+              <caption className="sr-only">Builds of {flavour.name}, newest first</caption>
+              <thead className="text-xs uppercase text-slate-500">
+                <tr>
+                  <th scope="col" className="py-2 pr-3 pl-5">
+                    Version
+                  </th>
+                  <th scope="col" className="px-3">
+                    Status
+                  </th>
+                  <th scope="col" className="px-3">
+                    Revision
+                  </th>
+                  <th scope="col" className="px-3">
+                    Progress
+                  </th>
+                  <th scope="col" className="px-3 text-right">
+                    Duration
+                  </th>
+                  <th scope="col" className="px-3">
+                    Started by
+                  </th>
+                  <th scope="col" className="py-2 pr-5 pl-3">
+                    Created
+                  </th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-slate-100">
+                {builds.map((b) => (
+                  <tr key={b.id}>
+                    <td className="py-2.5 pr-3 pl-5">
+                      <Link href={`/builds/${b.id}`} className="font-mono font-medium text-brand-600 hover:underline" aria-label={`Build ${b.version}`}>
+                        {b.version}
+                      </Link>
+                    </td>
+                    <td className="px-3">
+                      <BuildStatusBadge status={b.status} />
+                    </td>
+                    <td className="px-3 font-mono text-xs">r{b.revisionNumber}</td>
+                    <td className="px-3">
+                      <PackageProgress done={b.donePackages} total={b.totalPackages} status={b.status} label={`Packages built in ${b.version}`} compact />
+                    </td>
+                    <td className="px-3 text-right whitespace-nowrap tabular-nums text-slate-600">{formatDuration(buildDuration(b, now))}</td>
+                    <td className="px-3 text-slate-700">{b.startedBy?.name || b.startedBy?.email || <span className="text-slate-400">—</span>}</td>
+                    <td className="py-2.5 pr-5 pl-3 whitespace-nowrap text-slate-600">{when(b.createdAt)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Card>
+    </>
+  );
+}

@@ -1,0 +1,121 @@
+// The build as the browser sees it (getBuild's JSON: dates are ISO strings) and the small formatters the build pages share.
+import type { BuildPackageStatus, BuildStatus } from "@/lib/db/schema/builds";
+
+export type { BuildStatus, BuildPackageStatus };
+
+export interface ArtefactView {
+  digest: string;
+  size: number;
+  uncompressedSize: number;
+  fileCount: number;
+  compression: string;
+}
+
+export interface BuildPackageView {
+  position: number;
+  packageId: string;
+  version: string;
+  fromBase: boolean;
+  status: BuildPackageStatus;
+  cached: boolean | null;
+  step: number | null;
+  steps: number | null;
+  durationMs: number | null;
+  artefact: ArtefactView | null;
+}
+
+export interface BuildView {
+  id: string;
+  flavourId: string;
+  revisionNumber: number;
+  version: string;
+  status: BuildStatus;
+  totalPackages: number;
+  donePackages: number;
+  currentPackage: string | null;
+  imageRef: string | null;
+  imageDigest: string | null;
+  imageSize: number | null;
+  error: string | null;
+  retryOf: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  cancelRequestedAt: string | null;
+  startedByUser: { name: string; email: string } | null;
+  packages: BuildPackageView[];
+}
+
+export interface LogLine {
+  id: number;
+  packageId: string | null;
+  line: string;
+}
+
+export const isActive = (status: BuildStatus) => status === "queued" || status === "running";
+
+/** "1.4 MiB": binary units, as the rest of the portal writes limits. */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined) return "—";
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
+}
+
+/** "850 ms", "12.3 s", "4 min 05 s", "1 h 02 min". */
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || ms < 0) return "—";
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const total = Math.round(s);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = total % 60;
+  if (h > 0) return `${h} h ${String(m).padStart(2, "0")} min`;
+  return `${m} min ${String(sec).padStart(2, "0")} s`;
+}
+
+/** Wall time of a build: start to finish, or start to now while it runs. */
+export function buildDuration(b: { startedAt: string | Date | null; finishedAt: string | Date | null }, now?: number): number | null {
+  if (!b.startedAt) return null;
+  const start = new Date(b.startedAt).getTime();
+  const end = b.finishedAt ? new Date(b.finishedAt).getTime() : now;
+  return end === undefined ? null : end - start;
+}
+
+/** "sha256:0123456789ab" — enough to tell artefacts apart in a table. */
+export const shortDigest = (digest: string) => digest.replace(/^(sha256:)?([0-9a-f]{12})[0-9a-f]*$/, (_, algo: string | undefined, hex: string) => `${algo ?? ""}${hex}`);
+
+/** `registry/org/flavour:tag` → `registry/org/flavour@sha256:…` (the tag is after the last colon of the last path segment). */
+export function digestReference(imageRef: string, digest: string): string {
+  const slash = imageRef.lastIndexOf("/");
+  const colon = imageRef.lastIndexOf(":");
+  const repository = colon > slash ? imageRef.slice(0, colon) : imageRef;
+  return `${repository}@${digest}`;
+}
+
+export const formatWhen = (iso: string | Date) => new Date(iso).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "medium" });
+
+export const STATUS_LABEL: Record<BuildStatus, string> = {
+  queued: "Queued",
+  running: "Running",
+  succeeded: "Succeeded",
+  failed: "Failed",
+  cancelled: "Cancelled",
+};
+
+/** "-rw-r--r--" from a type and permission bits. */
+export function formatMode(type: string, mode: number): string {
+  const kind = type === "directory" ? "d" : type === "symlink" ? "l" : type === "file" || type === "link" ? "-" : "?";
+  const bits = ["r", "w", "x"];
+  let out = kind;
+  for (let i = 8; i >= 0; i--) out += mode & (1 << i) ? bits[(8 - i) % 3] : "-";
+  return out;
+}
