@@ -1,3 +1,4 @@
+import { Breadcrumb } from "@/components/ui/breadcrumb";
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { getDb } from "@/lib/db";
@@ -38,12 +39,7 @@ export default async function BaseManifestPage({ params }: { params: Promise<{ i
   const action = "rounded-md px-3 py-1.5 text-sm font-medium ring-1 ring-slate-300 bg-white hover:bg-slate-50";
   return (
     <>
-      <nav aria-label="Breadcrumb" className="mb-2 text-sm text-slate-500">
-        <Link href="/base-manifests" className="hover:underline">
-          Base manifest
-        </Link>{" "}
-        / {manifest.version}
-      </nav>
+      <Breadcrumb items={[{ label: "Base manifest", href: "/base-manifests" }, { label: manifest.version }]} />
       <PageHeader
         title={`${manifest.name} ${manifest.version}`}
         description={manifest.header.description || undefined}

@@ -1,4 +1,4 @@
-import Link from "next/link";
+import { Breadcrumb } from "@/components/ui/breadcrumb";
 import { notFound } from "next/navigation";
 import type { Actor } from "@/lib/auth/actor";
 import { requirePageActor } from "@/lib/auth/current";
@@ -36,20 +36,7 @@ export default async function BuildPage({ params }: { params: Promise<{ id: stri
   const initial = JSON.parse(JSON.stringify(build)) as BuildJson;
   return (
     <>
-      <nav aria-label="Breadcrumb" className="mb-2 text-sm text-slate-500">
-        <Link href="/flavours" className="hover:underline">
-          Flavours
-        </Link>{" "}
-        /{" "}
-        <Link href={`/flavours/${flavour.id}`} className="hover:underline">
-          {flavour.name}
-        </Link>{" "}
-        /{" "}
-        <Link href={`/flavours/${flavour.id}/builds`} className="hover:underline">
-          Builds
-        </Link>{" "}
-        / {build.version}
-      </nav>
+      <Breadcrumb items={[{ label: "Flavours", href: "/flavours" }, { label: flavour.name, href: `/flavours/${flavour.id}` }, { label: "Builds", href: `/flavours/${flavour.id}/builds` }, { label: build.version }]} />
       <BuildView key={build.id} initial={initial} flavourName={flavour.name} />
     </>
   );

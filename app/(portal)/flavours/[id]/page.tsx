@@ -1,3 +1,4 @@
+import { Breadcrumb } from "@/components/ui/breadcrumb";
 import Link from "next/link";
 import { getDb } from "@/lib/db";
 import { requirePageActor } from "@/lib/auth/current";
@@ -33,12 +34,7 @@ export default async function FlavourPage({ params, searchParams }: { params: Pr
   const exportUrl = (format: string) => `/api/v1/flavours/${flavour.id}/revisions/${latest.number}/export?format=${format}`;
   return (
     <>
-      <nav aria-label="Breadcrumb" className="mb-2 text-sm text-slate-500">
-        <Link href="/flavours" className="hover:underline">
-          Flavours
-        </Link>{" "}
-        / {flavour.name}
-      </nav>
+      <Breadcrumb items={[{ label: "Flavours", href: "/flavours" }, { label: flavour.name }]} />
       <PageHeader
         title={flavour.name}
         description={flavour.description || undefined}

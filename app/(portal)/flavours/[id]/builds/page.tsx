@@ -1,3 +1,4 @@
+import { Breadcrumb } from "@/components/ui/breadcrumb";
 import Link from "next/link";
 import { getDb } from "@/lib/db";
 import { requirePageActor } from "@/lib/auth/current";
@@ -27,16 +28,7 @@ export default async function FlavourBuildsPage({ params }: { params: Promise<{ 
   return (
     <>
       <AutoRefresh active={builds.some((b) => isActive(b.status))} />
-      <nav aria-label="Breadcrumb" className="mb-2 text-sm text-slate-500">
-        <Link href="/flavours" className="hover:underline">
-          Flavours
-        </Link>{" "}
-        /{" "}
-        <Link href={`/flavours/${flavour.id}`} className="hover:underline">
-          {flavour.name}
-        </Link>{" "}
-        / Builds
-      </nav>
+      <Breadcrumb items={[{ label: "Flavours", href: "/flavours" }, { label: flavour.name, href: `/flavours/${flavour.id}` }, { label: "Builds" }]} />
       <PageHeader
         title={`Builds of ${flavour.name}`}
         description={`Each build turns a revision into an OS image in the registry. Build builds the latest revision, r${flavour.latest.number} (${flavour.latest.packages.length} packages).`}

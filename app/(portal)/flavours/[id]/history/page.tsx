@@ -1,3 +1,4 @@
+import { Breadcrumb } from "@/components/ui/breadcrumb";
 import Link from "next/link";
 import { getDb } from "@/lib/db";
 import { requirePageActor } from "@/lib/auth/current";
@@ -56,16 +57,7 @@ export default async function HistoryPage({ params, searchParams }: { params: Pr
   const isShown = (n: number) => n === to || n === from;
   return (
     <>
-      <nav aria-label="Breadcrumb" className="mb-2 text-sm text-slate-500">
-        <Link href="/flavours" className="hover:underline">
-          Flavours
-        </Link>{" "}
-        /{" "}
-        <Link href={`/flavours/${flavour.id}`} className="hover:underline">
-          {flavour.name}
-        </Link>{" "}
-        / History
-      </nav>
+      <Breadcrumb items={[{ label: "Flavours", href: "/flavours" }, { label: flavour.name, href: `/flavours/${flavour.id}` }, { label: "History" }]} />
       <PageHeader
         title={`History of ${flavour.name}`}
         description="Every save is an immutable, numbered revision. Compare any two, or a revision with the base it sits on."

@@ -1,3 +1,4 @@
+import { Breadcrumb } from "@/components/ui/breadcrumb";
 import Link from "next/link";
 import { getDb } from "@/lib/db";
 import { requirePageActor } from "@/lib/auth/current";
@@ -41,16 +42,7 @@ export default async function RebasePage({ params, searchParams }: { params: Pro
 
   return (
     <>
-      <nav aria-label="Breadcrumb" className="mb-2 text-sm text-slate-500">
-        <Link href="/flavours" className="hover:underline">
-          Flavours
-        </Link>{" "}
-        /{" "}
-        <Link href={`/flavours/${flavour.id}`} className="hover:underline">
-          {flavour.name}
-        </Link>{" "}
-        / Rebase
-      </nav>
+      <Breadcrumb items={[{ label: "Flavours", href: "/flavours" }, { label: flavour.name, href: `/flavours/${flavour.id}` }, { label: "Rebase" }]} />
       <PageHeader
         title={`Rebase ${flavour.name}`}
         description={`Move the layers of revision ${flavour.latest.number} onto another base-manifest version. The flavour is on ${label(current)} now.`}
