@@ -1,8 +1,9 @@
 // Status of the parts the portal depends on, for GET /api/health and the start-up banner.
 import { sql } from "drizzle-orm";
-import Docker from "dockerode";
 import type { Db } from "./db";
 import { config } from "./config";
+import { dockerFromEnv } from "./stack/docker";
+import { parseRegistry } from "./stack/registry";
 
 export interface PartStatus {
   ok: boolean;
@@ -23,8 +24,6 @@ async function timed(check: () => Promise<string>, timeoutMs = 3000): Promise<Pa
   }
 }
 
-export const registryBaseUrl = (registry = config.registryUrl) => (/^https?:\/\//.test(registry) ? registry : `http://${registry}`).replace(/\/$/, "");
-
 export async function checkHealth(db: Db) {
   const [database, docker, registry] = await Promise.all([
     timed(async () => {
@@ -32,12 +31,11 @@ export async function checkHealth(db: Db) {
       return `PostgreSQL ${(result.rows[0] as { version: string }).version}`;
     }),
     timed(async () => {
-      // dockerode reads DOCKER_HOST itself, else the default socket.
-      const version = await new Docker().version();
+      const version = await dockerFromEnv().version();
       return `Docker Engine ${version.Version}`;
     }),
     timed(async () => {
-      const url = `${registryBaseUrl()}/v2/`;
+      const url = `${parseRegistry(config.registryUrl).apiBase}/v2/`;
       const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
       if (res.status !== 200 && res.status !== 401) throw new Error(`${url} answered ${res.status}`);
       return `OCI registry at ${config.registryUrl}`;
