@@ -133,6 +133,11 @@ async function main() {
       });
     };
 
+    // One untimed cold build on each side first: the first apt run after an engine start pays for DNS, the
+    // mirror's connection and cold page caches, which would otherwise land on whichever side goes first.
+    await theirs(packagesFor(`${nonce}-warmup-d`).flavour, "warmup", true);
+    await ours(packagesFor(`${nonce}-warmup-o`).flavour, "warmup");
+
     // Other work on the machine makes single timings noisy: every comparison runs in several rounds,
     // alternating which side goes first (warm mirror or page caches then favour each side in turn),
     // and the ratio is of the summed times.

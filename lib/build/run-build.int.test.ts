@@ -14,6 +14,7 @@ import { cancelBuild, getBuild, retryBuild, startBuild } from "../builds/builds"
 import { ensureDockerEngine, type DockerEngine } from "../stack/docker";
 import { ensureRegistry, parseRegistry, type RegistryService } from "../stack/registry";
 import { createArtefactStore } from "./artefact-store";
+import { ensureBaseImage } from "./base-image";
 import { reapStaleBuilds, runBuild, sweepOrphans, type BuildDeps } from "./run-build";
 import { LABEL } from "./engine/images";
 import type { Actor } from "../auth/actor";
@@ -107,6 +108,8 @@ beforeAll(async () => {
   docker = engine.docker;
   registry = process.env.REGISTRY_URL ? await ensureRegistry({ dataDir }) : await ensureRegistry({ dataDir, port: 5055 });
   process.env.REGISTRY_URL = registry.url;
+  // On a fresh machine the base image is made here (debootstrap, about a minute), not inside a timed test.
+  await ensureBaseImage(docker, "strata/debian:bookworm", { workDir: dataDir });
   customer = await makeActor(db);
   const admin = await makeActor(db, { role: "admin" });
   baseId = (await publishBaseManifest(db, admin, { yaml: tinyBase(stamp) })).id;
