@@ -9,6 +9,7 @@ import { Card, PageHeader } from "@/components/ui/card";
 import { Badge } from "@/components/ui/controls";
 import { FlavourEditor } from "@/components/flavours/flavour-editor";
 import { FlavourSettings } from "@/components/flavours/flavour-settings";
+import { BuildButton } from "@/components/builds/build-button";
 import { loadFlavour } from "./load";
 
 export async function generateMetadata({ params }: { params: Promise<{ id: string }> }) {
@@ -39,23 +40,26 @@ export default async function FlavourPage({ params, searchParams }: { params: Pr
         title={flavour.name}
         description={flavour.description || undefined}
         actions={
-          <nav aria-label="Flavour" className="flex flex-wrap gap-2">
-            <Link href={`/flavours/${flavour.id}/builds`} className={link}>
-              Builds
-            </Link>
-            <Link href={`/flavours/${flavour.id}/history`} className={link}>
-              History
-            </Link>
-            <a href={exportUrl("yaml")} download className={link}>
-              Export YAML
-            </a>
-            <a href={exportUrl("luet")} download className={link}>
-              Export luet tar
-            </a>
-            <Link href={`/flavours/${flavour.id}/rebase`} className={link}>
-              Rebase
-            </Link>
-          </nav>
+          <div className="flex flex-wrap items-start gap-2">
+            <nav aria-label="Flavour" className="flex flex-wrap gap-2">
+              <Link href={`/flavours/${flavour.id}/builds`} className={link}>
+                Builds
+              </Link>
+              <Link href={`/flavours/${flavour.id}/history`} className={link}>
+                History
+              </Link>
+              <a href={exportUrl("yaml")} download className={link}>
+                Export YAML
+              </a>
+              <a href={exportUrl("luet")} download className={link}>
+                Export luet tar
+              </a>
+              <Link href={`/flavours/${flavour.id}/rebase`} className={link}>
+                Rebase
+              </Link>
+            </nav>
+            {!flavour.archivedAt && <BuildButton flavourId={flavour.id} revision={flavour.latest.number} label={`Build r${flavour.latest.number}`} />}
+          </div>
         }
       />
       <dl className="mb-6 grid grid-cols-2 gap-4 rounded-lg border border-slate-200 bg-white px-5 py-3 text-sm shadow-sm sm:grid-cols-4">
