@@ -2,8 +2,8 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "./db";
 import { config } from "./config";
-import { dockerFromEnv } from "./stack/docker";
-import { parseRegistry } from "./stack/registry";
+import { dockerFromEnv } from "./builder/engine/client";
+import { parseRegistry } from "./registry/endpoint";
 
 export interface PartStatus {
   ok: boolean;

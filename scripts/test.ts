@@ -6,11 +6,11 @@ import { spawn } from "node:child_process";
 import { createDb } from "@/lib/db";
 import { prepareDatabase } from "@/lib/db/prepare";
 import { ensureAdmin } from "@/lib/auth/seed-admin";
-import { startEmbeddedPostgres } from "@/lib/stack/postgres";
-import { ensureDockerEngine } from "@/lib/stack/docker";
-import { ensureRegistry } from "@/lib/stack/registry";
-import { ensureNextBuild } from "@/lib/stack/next-build";
-import { httpsAnswers, startProcess, waitFor, type Managed } from "@/lib/stack/processes";
+import { startEmbeddedPostgres } from "@/scripts/dev-stack/postgres";
+import { ensureDockerEngine } from "@/scripts/dev-stack/docker";
+import { ensureRegistry } from "@/scripts/dev-stack/registry";
+import { ensureNextBuild } from "@/scripts/dev-stack/next-build";
+import { httpsAnswers, startProcess, waitFor, type Managed } from "@/scripts/dev-stack/processes";
 
 const log = (msg: string) => console.log(`[test] ${msg}`);
 const stackLog = { debug: () => {}, info: log, warn: log, error: log };

@@ -5,12 +5,12 @@ import { config, dataDir } from "@/lib/config";
 import { createDb } from "@/lib/db";
 import { prepareDatabase } from "@/lib/db/prepare";
 import { adminPassword, ensureAdmin } from "@/lib/auth/seed-admin";
-import { startEmbeddedPostgres } from "@/lib/stack/postgres";
-import { embeddedPgRoot } from "@/lib/stack/database-url";
-import { ensureDockerEngine } from "@/lib/stack/docker";
-import { ensureRegistry } from "@/lib/stack/registry";
-import { ensureNextBuild } from "@/lib/stack/next-build";
-import { httpsAnswers, startProcess, waitFor, type Managed } from "@/lib/stack/processes";
+import { startEmbeddedPostgres } from "@/scripts/dev-stack/postgres";
+import { embeddedPgRoot } from "@/lib/db/database-url";
+import { ensureDockerEngine } from "@/scripts/dev-stack/docker";
+import { ensureRegistry } from "@/scripts/dev-stack/registry";
+import { ensureNextBuild } from "@/scripts/dev-stack/next-build";
+import { httpsAnswers, startProcess, waitFor, type Managed } from "@/scripts/dev-stack/processes";
 import { loadOrCreateTls } from "@/lib/tls/local-ca";
 
 const log = (msg: string) => console.log(`[up] ${msg}`);

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import next from "next";
 import { config, dataDir } from "@/lib/config";
 import { prepareDatabase } from "@/lib/db/prepare";
-import { resolveDatabaseUrl } from "@/lib/stack/database-url";
+import { resolveDatabaseUrl } from "@/lib/db/database-url";
 import { loadOrCreateTls } from "@/lib/tls/local-ca";
 
 const log = (msg: string) => console.log(`[web] ${msg}`);

@@ -4,9 +4,9 @@ import type pg from "pg";
 import type { Db } from "@/lib/db";
 import { dataDir } from "@/lib/config";
 import { QUEUES, type BuildJob } from "@/lib/jobs/boss";
-import { dockerFromEnv, pingEngine } from "@/lib/stack/docker";
-import { createArtefactStore } from "@/lib/build/artefact-store";
-import { artefactRoot, defaultWorkerId, limitsFromEnv, reapStaleBuilds, runBuild, sweepOrphans } from "@/lib/build/run-build";
+import { dockerFromEnv, pingEngine } from "@/lib/builder/engine/client";
+import { createArtefactStore } from "@/lib/builder/artefact-store";
+import { artefactRoot, defaultWorkerId, limitsFromEnv, reapStaleBuilds, runBuild, sweepOrphans } from "@/lib/builder/run-build";
 
 export interface WorkerContext {
   boss: PgBoss;

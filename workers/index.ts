@@ -2,7 +2,7 @@
 import { createDb } from "@/lib/db";
 import { prepareDatabase } from "@/lib/db/prepare";
 import { createBoss } from "@/lib/jobs/boss";
-import { resolveDatabaseUrl } from "@/lib/stack/database-url";
+import { resolveDatabaseUrl } from "@/lib/db/database-url";
 import { registerHandlers } from "./handlers";
 
 const log = (msg: string) => console.log(`[worker] ${msg}`);

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
-import { startEmbeddedPostgres } from "../stack/postgres";
+import { startEmbeddedPostgres } from "../../scripts/dev-stack/postgres";
 import { prepareDatabase } from "../db/prepare";
 
 declare module "vitest" {

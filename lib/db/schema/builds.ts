@@ -1,5 +1,5 @@
 import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
-import type { ArtefactFile } from "../../build/extract";
+import type { ArtefactFile } from "../../builder/extract";
 import { orgs } from "./orgs";
 import { users } from "./users";
 import { flavours, flavourRevisions } from "./manifests";

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type Dockerode from "dockerode";
-import { silentLogger, type Logger } from "../stack/docker";
+import { silentLogger, type Logger } from "../log";
 import { engineCall, inspectImage, LABEL, removeImage, tagImage } from "./engine/images";
 import { followProgress } from "./engine/streams";
 

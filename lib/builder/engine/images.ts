@@ -1,6 +1,7 @@
 // Typed verbs over dockerode for the images the builder makes: cache lookups, tags, removal, and the leftover sweep.
 import type Dockerode from "dockerode";
-import { EngineUnavailableError, isEngineUnreachable, silentLogger, type Logger } from "../../stack/docker";
+import { silentLogger, type Logger } from "../../log";
+import { EngineUnavailableError, isEngineUnreachable } from "./client";
 
 /** Label names on everything the builder creates. */
 export const LABEL = {

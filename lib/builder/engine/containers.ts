@@ -1,7 +1,7 @@
 // Typed verbs over dockerode for build containers: create (unprivileged, limited), copy files in, run, stream output, commit, remove.
 import { Writable, type Readable } from "node:stream";
 import type Dockerode from "dockerode";
-import { silentLogger, type Logger } from "../../stack/docker";
+import { silentLogger, type Logger } from "../../log";
 import { engineCall, LABEL, statusOf } from "./images";
 
 export interface ContainerLimits {

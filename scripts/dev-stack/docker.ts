@@ -1,32 +1,12 @@
-// Finds or starts the Docker engine the builder talks to; used by workers, tests and bench scripts alike.
+// Development stack: finds or starts the local Docker engine for `npm run up`, `npm test` and the benchmarks.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
-import Dockerode from "dockerode";
-import { UnavailableError } from "../errors";
+import type Dockerode from "dockerode";
+import { silentLogger, type Logger } from "../../lib/log";
+import { dockerFromEnv, DEFAULT_DOCKER_SOCKET, EngineUnavailableError, pingEngine } from "../../lib/builder/engine/client";
 
-/** The minimal logger the engine code needs; `console` satisfies it, so does pino. */
-export interface Logger {
-  debug(msg: string, meta?: Record<string, unknown>): void;
-  info(msg: string, meta?: Record<string, unknown>): void;
-  warn(msg: string, meta?: Record<string, unknown>): void;
-  error(msg: string, meta?: Record<string, unknown>): void;
-}
-
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-/** The engine cannot be reached: retryable (a worker should put the job back, not fail the build). */
-export class EngineUnavailableError extends UnavailableError {
-  readonly retryable = true;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message);
-    if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
-  }
-}
-
-export const DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock";
-const PING_TIMEOUT_MS = 5_000;
 const START_TIMEOUT_MS = 60_000;
 
 export interface DockerEngine {
@@ -34,35 +14,6 @@ export interface DockerEngine {
   /** True when this call spawned dockerd; only then does `stop()` do anything. */
   started: boolean;
   stop: () => Promise<void>;
-}
-
-/** A client for DOCKER_HOST (unix://, tcp://, with the usual DOCKER_TLS_* variables) or the default socket. */
-export function dockerFromEnv(): Dockerode {
-  // docker-modem reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH itself when given no options.
-  if (process.env.DOCKER_HOST) return new Dockerode();
-  return new Dockerode({ socketPath: DEFAULT_DOCKER_SOCKET });
-}
-
-/** Transport errors that mean "no engine there" rather than "the engine refused the request". */
-export function isEngineUnreachable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string } | undefined;
-  if (!e) return false;
-  if (e.code && ["ECONNREFUSED", "ENOENT", "ECONNRESET", "EPIPE", "EHOSTUNREACH", "ETIMEDOUT", "EAI_AGAIN"].includes(e.code)) {
-    return true;
-  }
-  return /socket hang up|connect ECONNREFUSED|connect ENOENT/.test(e.message ?? "");
-}
-
-/** Resolves true when the engine answers `/_ping` within the timeout. */
-export async function pingEngine(docker: Dockerode, timeoutMs = PING_TIMEOUT_MS): Promise<boolean> {
-  const abort = AbortSignal.timeout(timeoutMs);
-  try {
-    // dockerode accepts { abortSignal } here; its type declarations do not say so.
-    await (docker.ping as unknown as (opts: { abortSignal: AbortSignal }) => Promise<unknown>)({ abortSignal: abort });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function onPath(binary: string): string | null {

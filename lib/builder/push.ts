@@ -5,8 +5,8 @@ import {
   parseRegistry,
   RegistryUnavailableError,
   type RegistryEndpoint,
-} from "../stack/registry";
-import { silentLogger, type Logger } from "../stack/docker";
+} from "../registry/endpoint";
+import { silentLogger, type Logger } from "../log";
 import { commitContainer, removeContainer } from "./engine/containers";
 import { engineCall, inspectImage, LABEL, removeImage } from "./engine/images";
 import { EngineStreamError, followProgress } from "./engine/streams";

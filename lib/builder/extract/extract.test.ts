@@ -6,8 +6,8 @@ import { Readable } from "node:stream";
 import zlib from "node:zlib";
 import tar from "tar-stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { ArtefactStore } from "./artefact-store";
-import { classifyEntry, compileFilter, linkEscapesRoot, repackLayerTar } from "./extract";
+import { ArtefactStore } from "../artefact-store";
+import { classifyEntry, compileFilter, linkEscapesRoot, repackLayerTar } from "./index";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "strata-extract-"));
 const store = new ArtefactStore(root);

@@ -1,0 +1,203 @@
+// The core builder (no database): builds each package of a manifest in a container on top of the one before, commits it, and extracts its artefact.
+import type Dockerode from "dockerode";
+import { cacheKey as defaultCacheKey } from "../manifest/hash";
+import { packageId, type PackageDefinition } from "../manifest/schema";
+import { silentLogger, type Logger } from "../log";
+import type { ArtefactStore } from "./artefact-store";
+import { buildPackage } from "./build-package";
+import type { ContainerLimits } from "./engine/containers";
+import { findImageByCacheKey, inspectImage } from "./engine/images";
+import { BuildCancelledError } from "./errors";
+import { extractArtefact, type Artefact, type ExtractionMethod } from "./extract";
+
+export { BuildCancelledError, BuildTimeoutError, EngineUnavailableError, StepFailedError } from "./errors";
+
+// ---------------------------------------------------------------------------------------------
+
+export interface BuildLimits extends ContainerLimits {
+  /** Per step; the whole package may take steps × this (a step cannot extend its own deadline). */
+  stepTimeoutMs: number;
+}
+
+export type ComputeKey = (parentKey: string, def: PackageDefinition, buildEnv?: Record<string, string>) => string;
+
+export interface PackageResult {
+  id: string;
+  cacheKey: string;
+  cached: boolean;
+  imageId: string;
+  durationMs: number;
+  artefact: Artefact;
+}
+
+export type PackageEvent =
+  | { type: "started"; id: string; index: number; total: number; cacheKey: string }
+  | { type: "cached"; id: string; index: number; cacheKey: string; imageId: string }
+  | { type: "step"; id: string; index: number; step: number; steps: number; command: string }
+  | { type: "committed"; id: string; index: number; imageId: string }
+  | { type: "finished"; id: string; index: number; result: PackageResult }
+  | { type: "failed"; id: string; index: number; error: Error };
+
+export interface RunPackagesOptions {
+  docker: Dockerode;
+  /** Reference or id of the image the first package builds on (see ensureBaseImage). */
+  baseImage: string;
+  packages: PackageDefinition[];
+  buildId: string;
+  /** Variables for every step (e.g. STRATA_FLAVOUR). They are not baked into the image config. */
+  buildEnv?: Record<string, string>;
+  limits: BuildLimits;
+  artefactStore: ArtefactStore;
+  /** Defaults to lib/manifest/hash.ts `cacheKey`. */
+  computeKey?: ComputeKey;
+  /** Serialises builders of one key across workers (e.g. a Postgres advisory lock); defaults to an in-process lock. */
+  withKeyLock?: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
+  onLog?: (packageId: string, line: string) => void;
+  onPackage?: (event: PackageEvent) => void;
+  signal?: AbortSignal;
+  log?: Logger;
+  gzipLevel?: number;
+  /** Extraction source; "auto" picks the overlay fast path when the engine allows it. */
+  extractMethod?: "auto" | "upperdir" | "save";
+}
+
+export interface RunPackagesResult {
+  packages: (PackageResult & { extractMethod?: ExtractionMethod })[];
+  /** The image of the last package (the base image when there are no packages). */
+  imageId: string;
+}
+
+const keyLocks = new Map<string, Promise<unknown>>();
+
+/** Default key lock: serialises builders of one key inside this process only. */
+export async function localKeyLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const before = keyLocks.get(key) ?? Promise.resolve();
+  const run = before.catch(() => {}).then(fn);
+  const tail = run.catch(() => {});
+  keyLocks.set(key, tail);
+  try {
+    return await run;
+  } finally {
+    if (keyLocks.get(key) === tail) keyLocks.delete(key);
+  }
+}
+
+/**
+ * Builds every package in order, reusing cached images by key; returns per-package results and the
+ * final image. A package's artefact is extracted while the next package builds (extraction is CPU,
+ * a build mostly waits on the network), with at most one extraction in flight; so a package's
+ * "finished" event may come after the next package's "started".
+ */
+export async function runPackages(opts: RunPackagesOptions): Promise<RunPackagesResult> {
+  const log = opts.log ?? silentLogger;
+  const computeKey = opts.computeKey ?? (defaultCacheKey as ComputeKey);
+  const withKeyLock = opts.withKeyLock ?? localKeyLock;
+  const base = await inspectImage(opts.docker, opts.baseImage, log);
+  if (!base) throw new Error(`The base image ${opts.baseImage} is not in the Docker engine (call ensureBaseImage first)`);
+
+  let parentKey = base.Id;
+  let parentImage = base.Id;
+  const results: RunPackagesResult["packages"] = [];
+  let extracting: Promise<void> | null = null;
+
+  // One error type for callers: an abort seen mid-extraction surfaces as the signal's AbortError.
+  const fail = (id: string, index: number, caught: unknown): Error => {
+    const err = opts.signal?.aborted && !(caught instanceof BuildCancelledError) ? new BuildCancelledError(id) : (caught as Error);
+    opts.onPackage?.({ type: "failed", id, index, error: err });
+    return err;
+  };
+
+  try {
+    for (const [index, def] of opts.packages.entries()) {
+      const id = packageId(def);
+      const started = Date.now();
+      let key: string;
+      let imageId: string;
+      let cached: boolean;
+      try {
+        if (opts.signal?.aborted) throw new BuildCancelledError(id);
+        key = computeKey(parentKey, def, opts.buildEnv);
+        opts.onPackage?.({ type: "started", id, index, total: opts.packages.length, cacheKey: key });
+        ({ imageId, cached } = await imageFor(opts, def, { key, parentImage, index, log, withKeyLock }));
+      } catch (caught) {
+        throw fail(id, index, caught);
+      }
+      // The previous extraction must be done before this one starts (and its failure stops the build).
+      if (extracting) await extracting;
+      const ctx = { key, imageId, parentImage, log };
+      extracting = artefactOf(opts, def, ctx).then(
+        ({ artefact, method }) => {
+          const result = { id, cacheKey: ctx.key, cached, imageId: ctx.imageId, durationMs: Date.now() - started, artefact, extractMethod: method };
+          results[index] = result;
+          opts.onPackage?.({ type: "finished", id, index, result });
+        },
+        (caught: unknown) => {
+          throw fail(id, index, caught);
+        },
+      );
+      parentKey = key;
+      parentImage = imageId;
+    }
+    if (extracting) await extracting;
+  } catch (err) {
+    // Never leave an extraction running (or its rejection unhandled) after we return.
+    await extracting?.catch(() => {});
+    throw err;
+  }
+  return { packages: results, imageId: parentImage };
+}
+
+/** The image for one package's key: a cached one (any org's), or one built now under the key lock. */
+async function imageFor(
+  opts: RunPackagesOptions,
+  def: PackageDefinition,
+  ctx: {
+    key: string;
+    parentImage: string;
+    index: number;
+    log: Logger;
+    withKeyLock: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
+  },
+): Promise<{ imageId: string; cached: boolean }> {
+  const id = packageId(def);
+  const found = await findImageByCacheKey(opts.docker, ctx.key, ctx.log);
+  const outcome =
+    found !== null
+      ? { imageId: found, cached: true }
+      : await ctx.withKeyLock(ctx.key, async () => {
+          // Another worker may have built this key while we waited for the lock.
+          const meanwhile = await findImageByCacheKey(opts.docker, ctx.key, ctx.log);
+          if (meanwhile) return { imageId: meanwhile, cached: true };
+          return { imageId: await buildPackage(opts, def, ctx), cached: false };
+        });
+  if (outcome.cached) opts.onPackage?.({ type: "cached", id, index: ctx.index, cacheKey: ctx.key, imageId: outcome.imageId });
+  else opts.onPackage?.({ type: "committed", id, index: ctx.index, imageId: outcome.imageId });
+  if (opts.signal?.aborted) throw new BuildCancelledError(id);
+  return outcome;
+}
+
+/**
+ * The artefact of a package image. The store keeps an index from cache key to artefact, so a cached
+ * layer (most of any build) is not extracted again; a missing index or blob means extract now.
+ */
+async function artefactOf(
+  opts: RunPackagesOptions,
+  def: PackageDefinition,
+  ctx: { key: string; imageId: string; parentImage: string; log: Logger },
+): Promise<{ artefact: Artefact; method?: ExtractionMethod }> {
+  const indexed = opts.artefactStore.loadIndex<Artefact>(ctx.key);
+  if (indexed && opts.artefactStore.has(indexed.digest)) return { artefact: indexed };
+  const { method, ...artefact } = await extractArtefact(opts.docker, {
+    imageId: ctx.imageId,
+    parentImageId: ctx.parentImage,
+    filter: { includes: def.includes, excludes: def.excludes },
+    store: opts.artefactStore,
+    gzipLevel: opts.gzipLevel,
+    method: opts.extractMethod,
+    signal: opts.signal,
+    log: ctx.log,
+  });
+  opts.artefactStore.saveIndex(ctx.key, artefact);
+  return { artefact, method };
+}
+
