@@ -38,8 +38,20 @@ export const config = {
   get adminEmail() {
     return (process.env.STRATA_ADMIN_EMAIL || "admin@strata.local").toLowerCase();
   },
+  /** The registry workers push to. */
   get registryUrl() {
     return process.env.REGISTRY_URL || "127.0.0.1:5000";
+  },
+  /**
+   * The same registry as other machines (devices, a colleague's laptop) reach it, used in the image references
+   * Strata shows, labels and documents; REGISTRY_URL when unset.
+   */
+  get registryPublicUrl() {
+    return (process.env.REGISTRY_PUBLIC_URL || this.registryUrl).replace(/^https?:\/\//, "").replace(/\/+$/, "");
+  },
+  /** Repository (on the registry) where workers share package images by cache key, so any worker's engine can reuse them. */
+  get cacheRepository() {
+    return process.env.STRATA_CACHE_REPOSITORY || "strata-cache";
   },
   /** Failed sign-ins allowed per account and per address in the window before sign-in is refused. */
   signIn: {

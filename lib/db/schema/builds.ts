@@ -8,6 +8,10 @@ export const BUILD_STATUSES = ["queued", "running", "succeeded", "failed", "canc
 export type BuildStatus = (typeof BUILD_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly BuildStatus[] = ["succeeded", "failed", "cancelled"];
 
+/** What a running build is doing: making the base image and checking parts, building packages, or publishing the image. */
+export const BUILD_PHASES = ["preparing", "building", "publishing"] as const;
+export type BuildPhase = (typeof BUILD_PHASES)[number];
+
 export const PACKAGE_STATUSES = ["pending", "running", "cached", "built", "failed", "cancelled"] as const;
 export type BuildPackageStatus = (typeof PACKAGE_STATUSES)[number];
 
@@ -32,6 +36,10 @@ export const builds = pgTable(
     totalPackages: integer("total_packages").notNull(),
     donePackages: integer("done_packages").notNull().default(0),
     currentPackage: text("current_package"),
+    /** Set while running; null once the build is final. */
+    phase: text("phase", { enum: BUILD_PHASES }),
+    /** One line on what the phase is doing now, e.g. "pushing system/kernel (312 MB)" or "verifying the pushed image". */
+    phaseDetail: text("phase_detail"),
     imageRef: text("image_ref"),
     imageDigest: text("image_digest"),
     imageSize: bigint("image_size", { mode: "number" }),
@@ -76,6 +84,12 @@ export const buildPackages = pgTable(
     imageId: text("image_id"),
     artefactDigest: text("artefact_digest"),
     durationMs: integer("duration_ms"),
+    /**
+     * What this package is expected to take, for weighted progress and the time left: the last time the same
+     * cache key was built, else the last build of the same package id, else null (the page assumes an average).
+     * 0 when the key is in the cache already.
+     */
+    expectedMs: integer("expected_ms"),
     startedAt: timestamp("started_at", { withTimezone: true }),
     finishedAt: timestamp("finished_at", { withTimezone: true }),
   },
