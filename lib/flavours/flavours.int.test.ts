@@ -44,10 +44,11 @@ beforeAll(async () => {
 });
 
 describe("base manifests", () => {
-  it("ships strata-base 1 with the foundation stack", async () => {
+  it("ships strata-base 2 with the foundation stack", async () => {
     const base = await getBaseManifest(db, baseId);
     const ids = base.packages.map((p) => `${p.category}/${p.name}`);
-    for (const id of ["system/base", "system/systemd", "system/dracut", "system/grub", "system/kernel", "system/openssh", "system/os-release"]) expect(ids).toContain(id);
+    for (const id of ["system/base", "system/systemd", "system/dracut", "system/grub", "system/kernel", "system/openssh", "system/networking"]) expect(ids).toContain(id);
+    expect(ids).not.toContain("system/os-release");
     expect(await ensureBundledBaseManifests(db)).toBe(0);
   });
 
