@@ -1,5 +1,6 @@
 // Builds in the browser against the real worker, dockerd and registry: a tiny base manifest (strata-base would build
-// a kernel), one layer, live status, progress and log that survive a reload, the pushed image; a failing step and Retry; Cancel.
+// a kernel), one layer, live status, progress and log that survive a reload, each package's artefact as soon as it is
+// done, the version's name explained, the pushed image; a failing step and Retry; Cancel.
 import crypto from "node:crypto";
 import { expect, test, type Page } from "@playwright/test";
 import { signInInBrowser } from "./helpers";
@@ -67,7 +68,8 @@ test("build a small flavour: live status, progress and log, a reload, and the pu
     name: "greeting",
     version: "1",
     requires: ["system/hello"],
-    steps: [`for i in 1 2 3; do echo "greeting line $i ${tag}"; done`, "sleep 2", `echo ${tag} > /etc/greeting`],
+    // The sleep keeps the layer running long enough to see the base package's artefact before the build ends.
+    steps: [`for i in 1 2 3; do echo "greeting line $i ${tag}"; done`, "sleep 5", `echo ${tag} > /etc/greeting`],
   });
 
   await page.goto(`/flavours/${flavour.id}/builds`);
@@ -75,7 +77,11 @@ test("build a small flavour: live status, progress and log, a reload, and the pu
   await expect(page.getByText("No builds yet.")).toBeVisible();
   await page.getByRole("button", { name: "Build", exact: true }).click();
   await expect(page).toHaveURL(BUILD_URL);
-  await expect(page.getByRole("heading", { level: 1, name: "Build r2.1" })).toBeVisible();
+  const heading = page.getByRole("heading", { level: 1, name: "Build r2.1" });
+  await expect(heading).toBeVisible();
+  // The version's name is explained where it is shown.
+  await expect(heading).toHaveAccessibleDescription("revision 2, build 1");
+  await expect(page.getByTitle("revision 2, build 1")).toHaveText("r2.1");
 
   // Live: running, the layer's output in the log, labelled with its package.
   await expect(status(page)).toHaveText("Running", { timeout: 90_000 });
@@ -84,15 +90,24 @@ test("build a small flavour: live status, progress and log, a reload, and the pu
   await expect(line).toBeVisible({ timeout: 60_000 });
   await expect(buildLog(page).locator("div", { hasText: `greeting line 2 ${tag}` }).last()).toContainText("layer/greeting");
 
+  // The base package is done before the layer starts: its artefact shows while the layer is still running, not only at the end.
+  const helloRow = page.getByRole("row", { name: "system/hello" });
+  await expect(helloRow).toContainText(/sha256:[0-9a-f]{12}/);
+  await expect(helloRow.getByRole("button", { name: /Show the \d+ files? of system\/hello/ })).toBeVisible();
+  await expect(page.getByRole("row", { name: "layer/greeting" })).toContainText("running");
+
   // A reload (likely still running) shows the log so far again and keeps following.
   await page.reload();
   await expect(buildLog(page)).toContainText(`greeting line 1 ${tag}`);
   await expect(buildLog(page)).toContainText(`greeting line 3 ${tag}`);
 
   await expect(status(page)).toHaveText("Succeeded", { timeout: 120_000 });
-  const progress = page.getByRole("progressbar", { name: "Packages built" });
-  await expect(progress).toHaveAttribute("aria-valuemax", "2");
-  await expect(progress).toHaveAttribute("aria-valuenow", "2");
+  const progress = page.getByRole("progressbar", { name: "Build progress" });
+  await expect(progress).toHaveAttribute("aria-valuemax", "100");
+  await expect(progress).toHaveAttribute("aria-valuenow", "100");
+  await expect(progress).toHaveAttribute("aria-valuetext", /2 of 2 packages/);
+  // Nothing is left to estimate once the build is done.
+  await expect(page.getByText(/^(about .+|less than a minute|a few seconds) left$/)).toHaveCount(0);
   await expect(page.getByRole("button", { name: "Cancel build" })).toHaveCount(0);
 
   // The image: tag and digest references, each with a Copy button that really copies.
@@ -106,11 +121,16 @@ test("build a small flavour: live status, progress and log, a reload, and the pu
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(await digestRef.textContent());
   await expect(page.getByRole("button", { name: "Copy image reference" })).toBeVisible();
 
-  // The package table: the layer built, its artefact with the file it wrote.
+  // The package table: every package with its artefact's size and file count; the layer built, with the file it wrote.
+  for (const id of ["system/hello", "layer/greeting"]) {
+    const row = page.getByRole("row", { name: id });
+    await expect(row).toContainText(/sha256:[0-9a-f]{12}/);
+    await expect(row).toContainText(/\d+(\.\d)? (B|KiB|MiB|GiB)/);
+    await expect(row).toContainText(/\d+ files?/);
+  }
   const layerRow = page.getByRole("row", { name: "layer/greeting" });
   await expect(layerRow).toContainText("layer");
   await expect(layerRow).toContainText("built");
-  await expect(layerRow).toContainText(/sha256:[0-9a-f]{12}/);
   await layerRow.getByRole("button", { name: /Show the \d+ files? of layer\/greeting/ }).click();
   await expect(page.getByRole("table", { name: /Files of artefact/ })).toContainText("/etc/greeting");
 
@@ -125,7 +145,10 @@ test("build a small flavour: live status, progress and log, a reload, and the pu
   const row = page.getByRole("row", { name: /r2\.1/ });
   await expect(row).toContainText("Succeeded");
   await expect(row.getByRole("progressbar")).toHaveAttribute("aria-valuenow", "2");
-  await row.getByRole("link", { name: "Build r2.1" }).click();
+  const link = row.getByRole("link", { name: "Build r2.1" });
+  await expect(link).toHaveAccessibleDescription("revision 2, build 1");
+  await expect(row).toContainText("revision 2, build 1");
+  await link.click();
   await expect(page).toHaveURL(BUILD_URL);
 });
 
@@ -157,7 +180,7 @@ test("a failing step shows failed with the step's output, and Retry starts a new
   await page.getByRole("button", { name: "Retry build" }).click();
   await expect(page).not.toHaveURL(firstUrl);
   await expect(page).toHaveURL(BUILD_URL);
-  await expect(page.getByRole("heading", { level: 1, name: "Build r2.2" })).toBeVisible();
+  await expect(page.getByRole("heading", { level: 1, name: "Build r2.2" })).toHaveAccessibleDescription("revision 2, build 2");
   await expect(page.getByRole("link", { name: "an earlier build" })).toHaveAttribute("href", new URL(firstUrl).pathname);
   await expect(status(page)).toHaveText("Failed", { timeout: 120_000 });
 });

@@ -12,8 +12,10 @@ import { ProblemAlert } from "../ui/problem";
 import { BuildLog } from "./build-log";
 import { CopyButton } from "./copy-button";
 import { PackageTable } from "./package-table";
-import { BuildStatusBadge, PackageProgress } from "./status";
+import { BuildProgressBar, BuildStatusBadge } from "./status";
+import { VersionMeaning, VersionName } from "./version-name";
 import { buildDuration, digestReference, formatBytes, formatDuration, formatWhen, isActive, type BuildView as Build, type LogLine } from "./format";
+import { buildProgress, describePhase, describeTimeLeft } from "@/lib/builds/progress";
 
 type Connection = "connecting" | "live" | "reconnecting" | "done";
 
@@ -130,6 +132,11 @@ export function BuildView({ initial, flavourName }: { initial: Build; flavourNam
   const elapsed = buildDuration(build, now ?? undefined);
   const running = build.packages.find((p) => p.status === "running");
   const cancelling = active && build.cancelRequestedAt !== null;
+  // Recomputed every second from the last snapshot: the time spent in the running package counts without an event.
+  const progress = buildProgress(build, now);
+  const phaseLine = build.status === "running" ? describePhase(build.phase, build.phaseDetail) : null;
+  // Before the page has a clock the estimate would not count the running package's time yet; say nothing rather than jump.
+  const timeLeft = now === null ? null : describeTimeLeft(progress);
 
   async function cancel() {
     setPending("cancel");
@@ -170,8 +177,8 @@ export function BuildView({ initial, flavourName }: { initial: Build; flavourNam
       <div className="flex flex-wrap items-start justify-between gap-4">
         <div>
           <div className="flex flex-wrap items-center gap-3">
-            <h1 className="text-2xl font-semibold tracking-tight">
-              Build <span className="font-mono">{build.version}</span>
+            <h1 className="text-2xl font-semibold tracking-tight" aria-describedby="build-version-meaning">
+              Build <VersionName version={build.version} />
             </h1>
             <span role="status" aria-label="Build status" aria-live="polite">
               <BuildStatusBadge status={build.status} size="lg" testId="build-status" />
@@ -179,7 +186,11 @@ export function BuildView({ initial, flavourName }: { initial: Build; flavourNam
             <LiveIndicator connection={connection} active={active} />
           </div>
           <p className="mt-1 text-sm text-slate-600">
-            {flavourName}, revision <span className="font-mono">r{build.revisionNumber}</span>
+            {flavourName}
+            {" · "}
+            <span className="font-mono">{build.version}</span>
+            {" is "}
+            <VersionMeaning id="build-version-meaning" version={build.version} revisionNumber={build.revisionNumber} className="font-medium text-slate-800" />
             {build.startedByUser && (
               <>
                 {" · started by "}
@@ -243,21 +254,26 @@ export function BuildView({ initial, flavourName }: { initial: Build; flavourNam
             </div>
           </dl>
           <p className="mt-3 text-xs text-slate-500">
-            Pull it with <code className="font-mono">docker pull</code> or <code className="font-mono">skopeo</code>; the digest reference never changes.
+            Pull it with <code className="font-mono">docker pull</code> or <code className="font-mono">skopeo</code> from any machine that can reach the registry; the digest
+            reference never changes. The tag is the build&apos;s version, also written as VERSION in <code className="font-mono">/etc/os-release</code>.
           </p>
         </Card>
       )}
 
       <Card title="Progress">
         <div className="space-y-3">
-          <PackageProgress done={build.donePackages} total={build.totalPackages} status={build.status} />
+          <BuildProgressBar status={build.status} phase={build.phase} phaseLine={phaseLine} progress={progress} timeLeft={timeLeft} />
           <dl className="grid grid-cols-2 gap-x-6 gap-y-2 text-sm sm:grid-cols-4">
             <div>
               <dt className="text-xs text-slate-500">{active ? "Now" : "Result"}</dt>
               <dd>
                 {build.status === "queued" && "waiting for a worker"}
                 {build.status === "running" &&
-                  (running ? (
+                  (build.phase === "publishing" ? (
+                    "publishing the image"
+                  ) : build.phase === "preparing" ? (
+                    "preparing"
+                  ) : running ? (
                     <>
                       <span className="font-mono">{running.packageId}</span>
                       {running.step !== null && running.steps !== null && (
@@ -303,7 +319,7 @@ export function BuildView({ initial, flavourName }: { initial: Build; flavourNam
       </Card>
 
       <Card title="Packages">
-        <PackageTable buildId={build.id} packages={build.packages} />
+        <PackageTable buildId={build.id} packages={build.packages} now={now} />
       </Card>
 
       <Card title="Log">

@@ -1,7 +1,7 @@
 // The build as the browser sees it (getBuild's JSON: dates are ISO strings) and the small formatters the build pages share.
-import type { BuildPackageStatus, BuildStatus } from "@/lib/db/schema/builds";
+import type { BuildPackageStatus, BuildPhase, BuildStatus } from "@/lib/db/schema/builds";
 
-export type { BuildStatus, BuildPackageStatus };
+export type { BuildStatus, BuildPackageStatus, BuildPhase };
 
 export interface ArtefactView {
   digest: string;
@@ -21,6 +21,10 @@ export interface BuildPackageView {
   step: number | null;
   steps: number | null;
   durationMs: number | null;
+  /** 0 when the cache key is built already; null when unknown. */
+  expectedMs: number | null;
+  startedAt: string | null;
+  /** Recorded as soon as the package is done, while the build still runs. */
   artefact: ArtefactView | null;
 }
 
@@ -33,6 +37,10 @@ export interface BuildView {
   totalPackages: number;
   donePackages: number;
   currentPackage: string | null;
+  /** Set while running: preparing, building packages, publishing the image. */
+  phase: BuildPhase | null;
+  phaseDetail: string | null;
+  /** As stored by the worker: the registry's public address, pullable from other machines. */
   imageRef: string | null;
   imageDigest: string | null;
   imageSize: number | null;
@@ -80,6 +88,16 @@ export function formatDuration(ms: number | null | undefined): string {
   const sec = total % 60;
   if (h > 0) return `${h} h ${String(m).padStart(2, "0")} min`;
   return `${m} min ${String(sec).padStart(2, "0")} s`;
+}
+
+/** "~40 s", "~3 min", "~1 h 20 min": an expectation, so no more precise than it is. */
+export function formatApproxDuration(ms: number): string {
+  if (ms < 60_000) return `~${Math.max(1, Math.round(ms / 1000))} s`;
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 60) return `~${minutes} min`;
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return m === 0 ? `~${h} h` : `~${h} h ${m} min`;
 }
 
 /** Wall time of a build: start to finish, or start to now while it runs. */

@@ -1,10 +1,11 @@
 "use client";
 
-// The packages of a build in order: what each is, how far it got, and its artefact (whose file list opens in place).
+// The packages of a build in order: what each is, how far it got, how long it took (or is expected to), and its
+// artefact — shown as soon as the package is done, while the rest of the build runs; its file list opens in place.
 import { Fragment, useEffect, useState } from "react";
 import { api } from "../ui/api";
 import { ProblemAlert } from "../ui/problem";
-import { formatBytes, formatDuration, formatMode, shortDigest, type BuildPackageStatus, type BuildPackageView } from "./format";
+import { formatApproxDuration, formatBytes, formatDuration, formatMode, shortDigest, type BuildPackageStatus, type BuildPackageView } from "./format";
 
 interface ArtefactFileView {
   path: string;
@@ -57,6 +58,37 @@ function PackageState({ pkg }: { pkg: BuildPackageView }) {
       )}
     </span>
   );
+}
+
+/** Done: what it took. Running: the time so far, live, against what it is expected to take. Pending: the expectation. */
+function PackageDuration({ pkg, now }: { pkg: BuildPackageView; now: number | null }) {
+  const expected = pkg.expectedMs;
+  if (pkg.status === "running") {
+    const spent = now !== null && pkg.startedAt ? Math.max(0, now - Date.parse(pkg.startedAt)) : null;
+    return (
+      <>
+        {spent === null ? "…" : formatDuration(spent)}
+        {expected !== null && expected > 0 && (
+          <span className="text-slate-400" title="Expected, from an earlier build of this package">
+            {" "}
+            of {formatApproxDuration(expected)}
+          </span>
+        )}
+      </>
+    );
+  }
+  if (pkg.status === "pending" && expected !== null) {
+    return expected === 0 ? (
+      <span className="text-slate-400" title="Its cache key is built already: it will be reused, not built">
+        from cache
+      </span>
+    ) : (
+      <span className="text-slate-400" title="Expected, from an earlier build of this package">
+        {formatApproxDuration(expected)}
+      </span>
+    );
+  }
+  return <>{formatDuration(pkg.durationMs)}</>;
 }
 
 const FILES_SHOWN = 500;
@@ -130,7 +162,7 @@ function ArtefactFiles({ buildId, digest }: { buildId: string; digest: string })
   );
 }
 
-export function PackageTable({ buildId, packages }: { buildId: string; packages: BuildPackageView[] }) {
+export function PackageTable({ buildId, packages, now }: { buildId: string; packages: BuildPackageView[]; now: number | null }) {
   const [open, setOpen] = useState<string | null>(null);
   const toggle = (digest: string) => setOpen((current) => (current === digest ? null : digest));
   if (packages.length === 0) return <p className="text-sm text-slate-600">This build has no packages.</p>;
@@ -188,7 +220,9 @@ export function PackageTable({ buildId, packages }: { buildId: string; packages:
                   <td className="px-2 text-xs whitespace-nowrap">
                     <PackageState pkg={pkg} />
                   </td>
-                  <td className="px-2 text-right text-xs whitespace-nowrap tabular-nums text-slate-600">{formatDuration(pkg.durationMs)}</td>
+                  <td className="px-2 text-right text-xs whitespace-nowrap tabular-nums text-slate-600">
+                    <PackageDuration pkg={pkg} now={now} />
+                  </td>
                   <td className="px-2 font-mono text-xs text-slate-600" title={a?.digest}>
                     {a ? shortDigest(a.digest) : <span className="text-slate-300">—</span>}
                   </td>

@@ -1,5 +1,6 @@
-// The state of a build at a glance: a badge for its status and a progress bar over its packages (server- and client-safe).
-import { STATUS_LABEL, type BuildStatus } from "./format";
+// The state of a build at a glance: a badge for its status and progress bars (server- and client-safe).
+import type { BuildProgress } from "@/lib/builds/progress";
+import { STATUS_LABEL, type BuildPhase, type BuildStatus } from "./format";
 
 const badgeTone: Record<BuildStatus, string> = {
   queued: "bg-slate-100 text-slate-700 ring-slate-200",
@@ -35,38 +36,102 @@ const barTone: Record<BuildStatus, string> = {
   cancelled: "bg-amber-400",
 };
 
-/** role=progressbar over packages done of total; `label` is its accessible name. */
+/** Whether the running build is in a stretch whose length is not known: before the first package, or after the last. */
+const unmeasured = (status: BuildStatus, phase: BuildPhase | null) => status === "running" && (phase === "preparing" || phase === "publishing");
+
+/** A stripe sliding along the bar: something is happening, how much of it is left is not known. */
+function Indeterminate({ over }: { over: "empty" | "filled" }) {
+  return (
+    <div
+      aria-hidden
+      className={`absolute inset-y-0 left-0 w-1/3 rounded-full animate-indeterminate motion-reduce:animate-pulse ${over === "filled" ? "bg-white/50" : "bg-brand-500/60"}`}
+    />
+  );
+}
+
+/** role=progressbar over packages done of total, for lists; `label` is its accessible name. */
 export function PackageProgress({
   done,
   total,
   status,
+  phase = null,
   label = "Packages built",
-  compact = false,
 }: {
   done: number;
   total: number;
   status: BuildStatus;
+  phase?: BuildPhase | null;
   label?: string;
-  compact?: boolean;
 }) {
   const percent = total > 0 ? Math.round((done / total) * 100) : 0;
+  const stage = unmeasured(status, phase) ? phase : null;
   return (
-    <div className={compact ? "flex items-center gap-2" : "space-y-1"}>
+    <div className="flex items-center gap-2">
       <div
         role="progressbar"
         aria-label={label}
         aria-valuemin={0}
         aria-valuemax={total}
         aria-valuenow={done}
-        aria-valuetext={`${done} of ${total} packages`}
-        className={`overflow-hidden rounded-full bg-slate-100 ${compact ? "h-1.5 w-24" : "h-2.5 w-full"}`}
+        aria-valuetext={`${done} of ${total} packages${stage ? `, ${stage}` : ""}`}
+        className="relative h-1.5 w-24 overflow-hidden rounded-full bg-slate-100"
       >
         <div className={`h-full rounded-full transition-[width] duration-500 ${barTone[status]}`} style={{ width: `${percent}%` }} />
+        {stage && <Indeterminate over={done > 0 ? "filled" : "empty"} />}
       </div>
-      <span className={`tabular-nums text-slate-600 ${compact ? "text-xs" : "text-sm"}`}>
-        {done} / {total}
-        {!compact && " packages"}
-      </span>
+      <span className="text-xs tabular-nums text-slate-600">{stage ?? `${done} / ${total}`}</span>
+    </div>
+  );
+}
+
+/**
+ * The build page's bar: the package work done, weighted by what each package is expected to take. Before the first
+ * package and while publishing it has no value (indeterminate) and says what is happening instead.
+ */
+export function BuildProgressBar({
+  status,
+  phase,
+  phaseLine,
+  progress,
+  timeLeft,
+}: {
+  status: BuildStatus;
+  phase: BuildPhase | null;
+  /** "Publishing — verifying the pushed image", from describePhase. */
+  phaseLine: string | null;
+  progress: BuildProgress;
+  timeLeft: string | null;
+}) {
+  const indeterminate = unmeasured(status, phase);
+  // A running build is not done until it is published: keep 100 % for a finished one.
+  const percent = status === "succeeded" ? 100 : Math.floor(progress.fraction * 100) - (status === "running" && progress.fraction >= 1 ? 1 : 0);
+  const packages = `${progress.done} of ${progress.total} ${progress.total === 1 ? "package" : "packages"}`;
+  const caption = indeterminate && phaseLine ? phaseLine : status === "queued" ? `Waiting for a worker · ${progress.total} ${progress.total === 1 ? "package" : "packages"}` : `${packages} · ${percent}%`;
+  const valueText = indeterminate ? `${phaseLine ?? phase}; ${packages}` : [`${percent}%`, packages, timeLeft].filter(Boolean).join(", ");
+  return (
+    <div className="space-y-1.5">
+      <div
+        role="progressbar"
+        aria-label="Build progress"
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={indeterminate ? undefined : percent}
+        aria-valuetext={valueText}
+        className="relative h-2.5 w-full overflow-hidden rounded-full bg-slate-100"
+      >
+        <div className={`h-full rounded-full transition-[width] duration-500 ${barTone[status]}`} style={{ width: `${percent}%` }} />
+        {indeterminate && <Indeterminate over={percent > 0 ? "filled" : "empty"} />}
+      </div>
+      <div className="flex flex-wrap items-baseline justify-between gap-x-4 gap-y-1 text-sm text-slate-600">
+        <span data-testid="build-progress-caption" className="min-w-0 break-words tabular-nums">
+          {caption}
+        </span>
+        {timeLeft && (
+          <span data-testid="build-time-left" className="shrink-0 tabular-nums text-slate-700">
+            {timeLeft}
+          </span>
+        )}
+      </div>
     </div>
   );
 }

@@ -11,6 +11,7 @@ import { bossDb, getSenderBoss, QUEUES, type BuildJob } from "../jobs/boss";
 import { parseInput } from "../validation";
 import { getFlavourRow, getRevisionRow } from "../flavours/flavours";
 import { getBaseManifest } from "../base-manifests/base-manifests";
+import { versionName } from "./version-name";
 
 export const StartBuildInput = z
   .object({
@@ -36,7 +37,7 @@ async function enqueueBuild(tx: DbOrTx, actor: Actor, flavour: { id: string; org
       flavourId: flavour.id,
       revisionId: revision.id,
       revisionNumber: revision.number,
-      version: `r${revision.number}.${n + 1}`,
+      version: versionName(revision.number, n + 1),
       totalPackages: packages.length,
       startedBy: actor.user.id,
       retryOf,
@@ -81,14 +82,20 @@ export async function getBuild(db: DbOrTx, actor: Actor, id: string) {
       step: buildPackages.step,
       steps: buildPackages.steps,
       durationMs: buildPackages.durationMs,
+      // With startedAt, for the progress weighted by expected time and the time left.
+      expectedMs: buildPackages.expectedMs,
+      startedAt: buildPackages.startedAt,
       artefact: { digest: artefacts.digest, size: artefacts.size, uncompressedSize: artefacts.uncompressedSize, fileCount: artefacts.fileCount, compression: artefacts.compression },
     })
     .from(buildPackages)
     .leftJoin(artefacts, eq(artefacts.digest, buildPackages.artefactDigest))
     .where(eq(buildPackages.buildId, build.id))
     .orderBy(asc(buildPackages.position));
-  const [starter] = build.startedBy ? await db.select({ name: users.name, email: users.email }).from(users).where(eq(users.id, build.startedBy)) : [];
-  return { ...build, startedByUser: starter ?? null, packages: packages.map((p) => ({ ...p, artefact: p.artefact?.digest ? p.artefact : null })) };
+  // Typed by hand: the user may have been deleted since (startedBy is then null, or the row is gone).
+  const starter: { name: string; email: string } | null = build.startedBy
+    ? ((await db.select({ name: users.name, email: users.email }).from(users).where(eq(users.id, build.startedBy)))[0] ?? null)
+    : null;
+  return { ...build, startedByUser: starter, packages: packages.map((p) => ({ ...p, artefact: p.artefact?.digest ? p.artefact : null })) };
 }
 
 export async function listBuilds(db: DbOrTx, actor: Actor, flavourId: string) {
@@ -101,6 +108,8 @@ export async function listBuilds(db: DbOrTx, actor: Actor, flavourId: string) {
       status: builds.status,
       totalPackages: builds.totalPackages,
       donePackages: builds.donePackages,
+      phase: builds.phase,
+      phaseDetail: builds.phaseDetail,
       imageRef: builds.imageRef,
       imageDigest: builds.imageDigest,
       error: builds.error,

@@ -8,6 +8,18 @@ import { getBuild, getBuildLogs } from "./builds";
 const POLL_MS = 500;
 const KEEPALIVE_MS = 15_000;
 
+export type BuildSnapshot = Awaited<ReturnType<typeof getBuild>>;
+
+/**
+ * What decides whether a snapshot is news: everything the page can show — status, phase and its detail, each
+ * package's status, step, timings and artefact (which lands while the build still runs) — but not the heartbeat,
+ * which the worker rewrites every second and which would turn every poll into an event.
+ */
+export function buildChangeKey(snapshot: BuildSnapshot): string {
+  const { heartbeatAt: _heartbeat, ...shown } = snapshot;
+  return JSON.stringify(shown);
+}
+
 export async function buildEventStream(db: Db, actor: Actor, buildId: string, lastEventId: number, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
   // Authorise before streaming: a bad id is a 404, not an empty stream.
   let snapshot = await getBuild(db, actor, buildId);
@@ -22,7 +34,7 @@ export async function buildEventStream(db: Db, actor: Actor, buildId: string, la
       try {
         controller.enqueue(encoder.encode("retry: 2000\n\n"));
         while (!signal.aborted) {
-          const state = JSON.stringify([snapshot.status, snapshot.donePackages, snapshot.currentPackage, snapshot.packages.map((p) => [p.status, p.step])]);
+          const state = buildChangeKey(snapshot);
           if (state !== lastState) {
             send("build", snapshot);
             lastState = state;

@@ -7,6 +7,7 @@ import { Card, PageHeader } from "@/components/ui/card";
 import { AutoRefresh } from "@/components/builds/auto-refresh";
 import { BuildButton } from "@/components/builds/build-button";
 import { BuildStatusBadge, PackageProgress } from "@/components/builds/status";
+import { VersionMeaning, VersionName } from "@/components/builds/version-name";
 import { buildDuration, formatDuration, isActive } from "@/components/builds/format";
 import { loadFlavour } from "../load";
 
@@ -31,7 +32,7 @@ export default async function FlavourBuildsPage({ params }: { params: Promise<{ 
       <Breadcrumb items={[{ label: "Flavours", href: "/flavours" }, { label: flavour.name, href: `/flavours/${flavour.id}` }, { label: "Builds" }]} />
       <PageHeader
         title={`Builds of ${flavour.name}`}
-        description={`Each build turns a revision into an OS image in the registry. Build builds the latest revision, r${flavour.latest.number} (${flavour.latest.packages.length} packages).`}
+        description={`Each build turns a revision into an OS image in the registry, versioned r<revision>.<build> (r${flavour.latest.number}.1 is the first build of revision ${flavour.latest.number}). Build builds the latest revision, r${flavour.latest.number} (${flavour.latest.packages.length} packages).`}
         actions={archived ? undefined : <BuildButton flavourId={flavour.id} />}
       />
       {archived && (
@@ -75,9 +76,6 @@ export default async function FlavourBuildsPage({ params }: { params: Promise<{ 
                     Status
                   </th>
                   <th scope="col" className="px-3">
-                    Revision
-                  </th>
-                  <th scope="col" className="px-3">
                     Progress
                   </th>
                   <th scope="col" className="px-3 text-right">
@@ -95,16 +93,21 @@ export default async function FlavourBuildsPage({ params }: { params: Promise<{ 
                 {builds.map((b) => (
                   <tr key={b.id}>
                     <td className="py-2.5 pr-3 pl-5">
-                      <Link href={`/builds/${b.id}`} className="font-mono font-medium text-brand-600 hover:underline" aria-label={`Build ${b.version}`}>
-                        {b.version}
+                      <Link
+                        href={`/builds/${b.id}`}
+                        className="font-medium text-brand-600 hover:underline"
+                        aria-label={`Build ${b.version}`}
+                        aria-describedby={`version-meaning-${b.id}`}
+                      >
+                        <VersionName version={b.version} />
                       </Link>
+                      <VersionMeaning id={`version-meaning-${b.id}`} version={b.version} revisionNumber={b.revisionNumber} className="block text-xs whitespace-nowrap text-slate-500" />
                     </td>
                     <td className="px-3">
                       <BuildStatusBadge status={b.status} />
                     </td>
-                    <td className="px-3 font-mono text-xs">r{b.revisionNumber}</td>
                     <td className="px-3">
-                      <PackageProgress done={b.donePackages} total={b.totalPackages} status={b.status} label={`Packages built in ${b.version}`} compact />
+                      <PackageProgress done={b.donePackages} total={b.totalPackages} status={b.status} phase={b.phase} label={`Packages built in ${b.version}`} />
                     </td>
                     <td className="px-3 text-right whitespace-nowrap tabular-nums text-slate-600">{formatDuration(buildDuration(b, now))}</td>
                     <td className="px-3 text-slate-700">{b.startedBy?.name || b.startedBy?.email || <span className="text-slate-400">—</span>}</td>
