@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import type { Db } from "./db";
 import { config } from "./config";
 import { dockerFromEnv } from "./builder/engine/client";
-import { parseRegistry } from "./registry/endpoint";
+import { RegistryClient } from "./registry/client";
 
 export interface PartStatus {
   ok: boolean;
@@ -24,6 +24,16 @@ async function timed(check: () => Promise<string>, timeoutMs = 3000): Promise<Pa
   }
 }
 
+/** The registry as workers reach it, signed in as they are: a registry that refuses our credentials is not healthy. */
+async function registryStatus(): Promise<PartStatus> {
+  try {
+    return await new RegistryClient(config.registryUrl, { timeoutMs: 3000 }).health();
+  } catch (err) {
+    // The client's constructor reads credentials; a broken ~/.docker/config.json lands here.
+    return { ok: false, detail: (err as Error).message, latencyMs: 0 };
+  }
+}
+
 export async function checkHealth(db: Db) {
   const [database, docker, registry] = await Promise.all([
     timed(async () => {
@@ -34,12 +44,7 @@ export async function checkHealth(db: Db) {
       const version = await dockerFromEnv().version();
       return `Docker Engine ${version.Version}`;
     }),
-    timed(async () => {
-      const url = `${parseRegistry(config.registryUrl).apiBase}/v2/`;
-      const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
-      if (res.status !== 200 && res.status !== 401) throw new Error(`${url} answered ${res.status}`);
-      return `OCI registry at ${config.registryUrl}`;
-    }),
+    registryStatus(),
   ]);
   const status = !database.ok ? "down" : docker.ok && registry.ok ? "ok" : "degraded";
   return { status, database, docker, registry } as const;

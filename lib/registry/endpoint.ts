@@ -44,17 +44,3 @@ export async function registryAnswers(apiBase: string, timeoutMs = 3_000): Promi
   }
 }
 
-/** Throws RegistryUnavailableError unless the registry answers within `timeoutMs`. */
-export async function assertRegistryReachable(endpoint: RegistryEndpoint, timeoutMs = 10_000): Promise<void> {
-  try {
-    const res = await fetch(`${endpoint.apiBase}/v2/`, { signal: AbortSignal.timeout(timeoutMs) });
-    await res.body?.cancel();
-    if (res.status !== 200 && res.status !== 401) {
-      throw new RegistryUnavailableError(endpoint.url, `GET /v2/ answered HTTP ${res.status}`);
-    }
-  } catch (err) {
-    if (err instanceof RegistryUnavailableError) throw err;
-    const e = err as Error & { cause?: { code?: string } };
-    throw new RegistryUnavailableError(endpoint.url, e.cause?.code ?? e.message);
-  }
-}

@@ -14,7 +14,15 @@ export interface RegistryService extends RegistryEndpoint {
 
 const START_TIMEOUT_MS = 30_000;
 
-function registryConfig(storageDir: string, port: number): string {
+export interface RegistryConfigOptions {
+  storageDir: string;
+  port: number;
+  /** Require Basic sign-in against this htpasswd file (bcrypt entries only, as docker-registry reads them). */
+  htpasswd?: { path: string; realm?: string };
+}
+
+/** docker-registry's config.yml for a loopback registry with filesystem storage. */
+export function registryConfig(opts: RegistryConfigOptions): string {
   // YAML by hand: the registry's config is tiny and this avoids a dependency on the schema.
   return [
     "version: 0.1",
@@ -22,15 +30,22 @@ function registryConfig(storageDir: string, port: number): string {
     "  level: info",
     "storage:",
     "  filesystem:",
-    `    rootdirectory: ${JSON.stringify(storageDir)}`,
+    `    rootdirectory: ${JSON.stringify(opts.storageDir)}`,
     "  delete:",
     "    enabled: true",
     "http:",
-    `  addr: 127.0.0.1:${port}`,
+    `  addr: 127.0.0.1:${opts.port}`,
     "  headers:",
     "    X-Content-Type-Options: [nosniff]",
+    ...(opts.htpasswd
+      ? ["auth:", "  htpasswd:", `    realm: ${JSON.stringify(opts.htpasswd.realm ?? "strata")}`, `    path: ${JSON.stringify(opts.htpasswd.path)}`]
+      : []),
     "",
   ].join("\n");
+}
+
+export function writeRegistryConfig(file: string, opts: RegistryConfigOptions): void {
+  fs.writeFileSync(file, registryConfig(opts));
 }
 
 function findBinary(name: string): string | null {
@@ -50,19 +65,29 @@ function findBinary(name: string): string | null {
 /**
  * Uses REGISTRY_URL or a registry already answering on 127.0.0.1:<port>; otherwise starts Debian's
  * `docker-registry` with filesystem storage in `<dataDir>/registry`.
+ *
+ * With `htpasswd` it always starts its own registry, which requires sign-in: one found running
+ * would not check the credentials the caller expects.
  */
-export async function ensureRegistry(opts: { dataDir: string; log?: Logger; port?: number }): Promise<RegistryService> {
+export async function ensureRegistry(opts: {
+  dataDir: string;
+  log?: Logger;
+  port?: number;
+  htpasswd?: RegistryConfigOptions["htpasswd"];
+}): Promise<RegistryService> {
   const log = opts.log ?? silentLogger;
   const port = opts.port ?? 5000;
   const noop = async () => {};
+  const ownOnly = !!opts.htpasswd;
 
-  if (process.env.REGISTRY_URL) {
+  if (process.env.REGISTRY_URL && !ownOnly) {
     const endpoint = parseRegistry(process.env.REGISTRY_URL);
     log.debug("using registry from REGISTRY_URL", { url: endpoint.url });
     return { ...endpoint, started: false, stop: noop };
   }
   const local = parseRegistry(`127.0.0.1:${port}`);
   if (await registryAnswers(local.apiBase)) {
+    if (ownOnly) throw new RegistryUnavailableError(local.url, "another registry already listens there; pick a free port");
     log.debug("using running registry", { url: local.url });
     return { ...local, started: false, stop: noop };
   }
@@ -78,7 +103,7 @@ export async function ensureRegistry(opts: { dataDir: string; log?: Logger; port
   const storage = path.resolve(opts.dataDir, "registry");
   fs.mkdirSync(storage, { recursive: true });
   const configFile = path.resolve(opts.dataDir, `registry-${port}.yml`);
-  fs.writeFileSync(configFile, registryConfig(storage, port));
+  writeRegistryConfig(configFile, { storageDir: storage, port, htpasswd: opts.htpasswd });
   const logFile = path.resolve(opts.dataDir, "registry.log");
   const out = fs.openSync(logFile, "a");
   log.info("starting docker-registry", { configFile, logFile });
@@ -106,6 +131,9 @@ export async function ensureRegistry(opts: { dataDir: string; log?: Logger; port
     await new Promise((r) => setTimeout(r, 200));
   }
   if (state.exit) {
+    if (ownOnly) {
+      throw new RegistryUnavailableError(local.url, `docker-registry exited (${state.exit}) and another registry answers there; last lines of ${logFile}:\n${logTail(logFile)}`);
+    }
     log.info("another process started the registry first; using it", { url: local.url });
     return { ...local, started: false, stop: noop };
   }
