@@ -2,11 +2,14 @@
 import type PgBoss from "pg-boss";
 import type pg from "pg";
 import type { Db } from "@/lib/db";
-import { dataDir } from "@/lib/config";
+import { config, dataDir } from "@/lib/config";
 import { QUEUES, type BuildJob } from "@/lib/jobs/boss";
 import { dockerFromEnv, pingEngine } from "@/lib/builder/engine/client";
 import { createArtefactStore } from "@/lib/builder/artefact-store";
-import { artefactRoot, defaultWorkerId, limitsFromEnv, reapStaleBuilds, runBuild, sweepOrphans } from "@/lib/builder/run-build";
+import { artefactRoot, defaultWorkerId, reapStaleBuilds, runBuild, sweepOrphans } from "@/lib/builder/run-build";
+import { buildLimits, engineMachine } from "@/lib/builder/limits";
+import { compressionFromEnv } from "@/lib/builder/extract";
+import { RegistryClient } from "@/lib/registry/client";
 
 export interface WorkerContext {
   boss: PgBoss;
@@ -20,21 +23,31 @@ export async function registerHandlers(ctx: WorkerContext): Promise<() => Promis
   const logger = { debug: () => {}, info: log, warn: (m: string) => log(`warning: ${m}`), error: (m: string) => log(`error: ${m}`) };
   const workerId = defaultWorkerId();
   const shutdown = new AbortController();
+  // Settings are read once, so a bad value stops the worker at start with its name, not every build.
+  const compression = compressionFromEnv();
+  const registry = new RegistryClient(config.registryUrl);
+  const docker = dockerFromEnv();
+  const machine = await engineMachine(docker);
+  const limits = buildLimits(machine);
+  log(`build limits: ${limits.nanoCpus / 1e9} CPUs, ${Math.round(limits.memoryBytes / 1024 ** 2)} MB memory a build (engine machine: ${machine.cpus} CPUs, ${Math.round(machine.memoryBytes / 1024 ** 3)} GB); artefacts ${compression.kind}:${compression.level}`);
   const deps = () => ({
     db,
     pool,
     // A fresh client a build, so an engine that comes back is used without restarting the worker.
     docker: dockerFromEnv(),
-    registry: process.env.REGISTRY_URL || "127.0.0.1:5000",
+    registry,
+    publicRegistry: config.registryPublicUrl,
+    cacheRepository: config.cacheRepository,
     artefactStore: createArtefactStore(artefactRoot(dataDir())),
-    limits: limitsFromEnv(),
+    limits,
+    compression,
+    extractMethod: process.env.STRATA_EXTRACT_OVERLAY === "1" ? ("auto" as const) : ("save" as const),
     workDir: dataDir(),
     workerId,
     log: logger,
     shutdown: shutdown.signal,
   });
 
-  const docker = dockerFromEnv();
   if (await pingEngine(docker, 3000)) {
     const removed = await sweepOrphans(db, docker, logger).catch((err) => (log(`sweep failed: ${(err as Error).message}`), 0));
     if (removed) log(`removed ${removed} leftover build container(s)`);

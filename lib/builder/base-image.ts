@@ -5,7 +5,8 @@ import fs from "node:fs";
 import path from "node:path";
 import type Dockerode from "dockerode";
 import { silentLogger, type Logger } from "../log";
-import { engineCall, inspectImage, LABEL, removeImage, tagImage } from "./engine/images";
+import { engineCall, inspectImage, LABEL, removeImage, splitRef, tagImage } from "./engine/images";
+import { baseCacheTag, pullShared, type SharedCache } from "./shared-cache";
 import { followProgress } from "./engine/streams";
 
 export const DEFAULT_BASE_IMAGE = "strata/debian:bookworm";
@@ -23,12 +24,18 @@ export class BaseImageUnavailableError extends Error {
 /** Concurrent callers in this process share one attempt per reference. */
 const inFlight = new Map<string, Promise<string>>();
 
-/** Returns the image id of `ref`, making (default base) or pulling (anything else) it when absent. */
-export function ensureBaseImage(
-  docker: Dockerode,
-  ref: string,
-  opts: { workDir: string; log?: Logger },
-): Promise<string> {
+export interface BaseImageOptions {
+  workDir: string;
+  log?: Logger;
+  /**
+   * The registry's shared cache: an engine that lacks the base takes the one other workers use (same image id,
+   * so the same cache keys) instead of making its own, whose new id would make every key of every build new.
+   */
+  sharedCache?: SharedCache;
+}
+
+/** Returns the image id of `ref`: from the engine, else the shared cache, else made (default base) or pulled (anything else). */
+export function ensureBaseImage(docker: Dockerode, ref: string, opts: BaseImageOptions): Promise<string> {
   const existing = inFlight.get(ref);
   if (existing) return existing;
   const attempt = ensureUncached(docker, ref, opts).finally(() => inFlight.delete(ref));
@@ -36,10 +43,17 @@ export function ensureBaseImage(
   return attempt;
 }
 
-async function ensureUncached(docker: Dockerode, ref: string, opts: { workDir: string; log?: Logger }): Promise<string> {
+async function ensureUncached(docker: Dockerode, ref: string, opts: BaseImageOptions): Promise<string> {
   const log = opts.log ?? silentLogger;
   const present = await inspectImage(docker, ref, log);
   if (present) return present.Id;
+  if (opts.sharedCache) {
+    const shared = await pullShared(docker, opts.sharedCache, baseCacheTag(ref), ref, log);
+    if (shared) {
+      log.info("took the base image from the shared cache", { ref, id: shared });
+      return shared;
+    }
+  }
   if (ref === DEFAULT_BASE_IMAGE) return makeDebianBase(docker, ref, opts.workDir, log);
   return pullImage(docker, ref, log);
 }
@@ -162,12 +176,6 @@ async function debootstrapAndImport(docker: Dockerode, ref: string, workDir: str
   } finally {
     await removeRootfs(rootfs, log);
   }
-}
-
-function splitRef(ref: string): [string, string] {
-  const slash = ref.lastIndexOf("/");
-  const colon = ref.lastIndexOf(":");
-  return colon > slash ? [ref.slice(0, colon), ref.slice(colon + 1)] : [ref, "latest"];
 }
 
 /** debootstrap can leave /proc or /sys mounted inside the target when it fails; unmount before deleting. */

@@ -1,4 +1,4 @@
-// The build engine against the real dockerd and registry: base image, builds, cache reuse, failures, cancel, timeout, sweep, push.
+// The build engine against the real dockerd and registry: base image, builds, cache reuse, failures, cancel, timeout, sweep, publishing.
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -15,7 +15,11 @@ import { DEFAULT_BASE_IMAGE, ensureBaseImage } from "./base-image";
 import { createBuildContainer, startContainer } from "./engine/containers";
 import { cacheTag, findImageByCacheKey, LABEL, removeImage, sweepLeftovers } from "./engine/images";
 import { extractArtefact } from "./extract";
-import { RegistryUnavailableError, tagAndPush } from "./push";
+import { RegistryUnavailableError } from "../registry/endpoint";
+import { RegistryClient } from "../registry/client";
+import { finalLayer } from "./final-layer";
+import { publishImage } from "./publish";
+import { SharedCachePublisher, type SharedCache } from "./shared-cache";
 import {
   BuildCancelledError,
   BuildTimeoutError,
@@ -130,7 +134,7 @@ describe("build, cache and push", () => {
   const third = pkg({ category: "test", name: "third", steps: ["mkdir -p /srv && echo three > /srv/three"] });
   let twoImage: string;
 
-  it("builds two packages, pushes the image and the registry serves its files", async () => {
+  it("builds two packages, publishes the image and the registry serves its files", async () => {
     const lines: string[] = [];
     const steps: number[] = [];
     const result = await build(newBuildId("two"), [overlay, hello], {
@@ -157,11 +161,20 @@ describe("build, cache and push", () => {
     expect(config.Cmd).toEqual(["/bin/bash"]);
     expect(config.Env?.some((e) => e.startsWith("DEBIAN_FRONTEND") || e.startsWith("STRATA_"))).toBe(false);
 
-    const pushed = await tagAndPush(docker, result.imageId, {
-      registry: registry.url,
+    // Publish as a worker does: the package images go to the shared cache, the image is assembled from there.
+    const cache: SharedCache = { registry: new RegistryClient(registry.url), repository: `strata-cache-test-${run}` };
+    const publisher = new SharedCachePublisher(docker, cache);
+    for (const p of result.packages) publisher.ensure(p.id, p.cacheKey, p.imageId, { justBuilt: true });
+    await publisher.flush();
+    const layer = await finalLayer({ flavour: "kiosk", version: "1.0.0", baseVersion: "test", buildId: "test-two", hostname: "" }, new Date());
+    const pushed = await publishImage({
+      registry: cache.registry,
+      source: { repository: cache.repository, tag: result.packages[1].cacheKey },
       repository: `acme-${run}/kiosk`,
       tag: "1.0.0",
-      labels: { "strata.flavour": "acme/kiosk", "strata.version": "1.0.0", [LABEL.build]: "test-two" },
+      finalLayer: layer,
+      created: new Date(),
+      labels: { "io.strata.flavour": "acme/kiosk", "io.strata.version": "1.0.0", "io.strata.build": "test-two" },
     });
     expect(pushed.reference).toBe(`${registry.url}/acme-${run}/kiosk:1.0.0`);
     expect(pushed.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -171,17 +184,24 @@ describe("build, cache and push", () => {
     const manifest = (await (
       await fetch(`${api}/manifests/${pushed.digest}`, { headers: { Accept: "application/vnd.docker.distribution.manifest.v2+json" } })
     ).json()) as { config: { digest: string }; layers: { digest: string; size: number }[] };
-    expect(manifest.layers).toHaveLength(3);
+    // The base, the two packages, the final layer.
+    expect(manifest.layers).toHaveLength(4);
+    expect(manifest.layers[3].digest).toBe(layer.digest);
     expect(pushed.size).toBe(manifest.layers.reduce((s, l) => s + l.size, 0));
     const imageConfig = (await (await fetch(`${api}/blobs/${manifest.config.digest}`)).json()) as {
       config: { Labels: Record<string, string> };
+      rootfs: { diff_ids: string[] };
+      container_config?: unknown;
     };
-    expect(imageConfig.config.Labels).toMatchObject({ "strata.flavour": "acme/kiosk", [LABEL.role]: "publish", [LABEL.build]: "test-two" });
+    // Only the labels asked for: nothing of the cache images' bookkeeping or the build container.
+    expect(imageConfig.config.Labels).toEqual({ "io.strata.flavour": "acme/kiosk", "io.strata.version": "1.0.0", "io.strata.build": "test-two" });
+    expect(imageConfig.container_config).toBeUndefined();
+    expect(imageConfig.rootfs.diff_ids.at(-1)).toBe(layer.diffId);
 
-    const layer = Buffer.from(await (await fetch(`${api}/blobs/${manifest.layers[2].digest}`)).arrayBuffer());
+    const helloLayer = Buffer.from(await (await fetch(`${api}/blobs/${manifest.layers[2].digest}`)).arrayBuffer());
     const files = new Map<string, string>();
     const extract = tar.extract();
-    Readable.from(zlib.gunzipSync(layer)).pipe(extract as unknown as NodeJS.WritableStream);
+    Readable.from(zlib.gunzipSync(helloLayer)).pipe(extract as unknown as NodeJS.WritableStream);
     for await (const entry of extract) {
       const chunks: Buffer[] = [];
       for await (const c of entry) chunks.push(c as Buffer);
@@ -335,12 +355,9 @@ describe("failures, limits and cleanup", () => {
 
   it("reports an unreachable registry clearly and quickly", async () => {
     const started = Date.now();
-    await expect(tagAndPush(docker, baseId, { registry: "127.0.0.1:5999", repository: "acme/none", tag: "1" })).rejects.toThrow(
-      RegistryUnavailableError,
-    );
-    await expect(tagAndPush(docker, baseId, { registry: "127.0.0.1:5999", repository: "acme/none", tag: "1" })).rejects.toThrow(
-      /127\.0\.0\.1:5999 is not reachable.*REGISTRY_URL/s,
-    );
+    const nowhere = new RegistryClient("127.0.0.1:5999");
+    await expect(nowhere.ping()).rejects.toThrow(RegistryUnavailableError);
+    await expect(nowhere.ping()).rejects.toThrow(/127\.0\.0\.1:5999 is not reachable.*REGISTRY_URL/s);
     expect(Date.now() - started).toBeLessThan(30_000);
   });
 });

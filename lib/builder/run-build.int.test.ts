@@ -14,6 +14,7 @@ import { cancelBuild, getBuild, retryBuild, startBuild } from "../builds/builds"
 import { ensureDockerEngine, type DockerEngine } from "../../scripts/dev-stack/docker";
 import { ensureRegistry, type RegistryService } from "../../scripts/dev-stack/registry";
 import { parseRegistry } from "../registry/endpoint";
+import { RegistryClient } from "../registry/client";
 import { createArtefactStore } from "./artefact-store";
 import { ensureBaseImage } from "./base-image";
 import { reapStaleBuilds, runBuild, sweepOrphans, type BuildDeps } from "./run-build";
@@ -21,6 +22,9 @@ import { LABEL } from "./engine/images";
 import type { Actor } from "../auth/actor";
 import { NotFoundError } from "../errors";
 import type { PackageDefinitionInput } from "../manifest/schema";
+import tar from "tar-stream";
+import { Readable } from "node:stream";
+import zlib from "node:zlib";
 
 process.env.DATABASE_URL = inject("databaseUrl");
 const db = testDb();
@@ -35,7 +39,7 @@ const deps = (): BuildDeps => ({
   db,
   pool: getPool(),
   docker,
-  registry: registry.url,
+  registry: new RegistryClient(registry.url),
   artefactStore: createArtefactStore(path.join(dataDir, "artefacts")),
   limits: { memoryBytes: 512 * 1024 * 1024, nanoCpus: 1e9, pidsLimit: 256, stepTimeoutMs: 120_000 },
   workDir: dataDir,
@@ -53,13 +57,6 @@ packages:
     version: "1"
     steps:
       - echo "hello from the base ${stamp}" > /etc/strata-hello
-  - category: system
-    name: os-release
-    version: "1"
-    requires: [system/hello]
-    steps:
-      - rm -f /etc/os-release
-      - printf 'NAME=Strata\\nID=strata\\nVARIANT_ID=%s\\nVERSION=%s\\n' "$STRATA_FLAVOUR" "$STRATA_VERSION" > /etc/os-release
 `;
 
 const layer = (name: string, extra: Partial<PackageDefinitionInput> = {}): PackageDefinitionInput => ({
@@ -77,11 +74,12 @@ async function fork(layers: PackageDefinitionInput[]) {
   return flavour;
 }
 
-async function buildNow(flavourId: string) {
+async function runAndGet(flavourId: string, extra: Partial<BuildDeps> = {}) {
   const build = await startBuild(db, customer, flavourId, {});
-  await runBuild(deps(), build.id);
+  await runBuild({ ...deps(), ...extra }, build.id);
   return getBuild(db, customer, build.id);
 }
+const buildNow = (flavourId: string) => runAndGet(flavourId);
 
 async function registryManifest(reference: string) {
   const api = parseRegistry(registry.url).apiBase;
@@ -90,19 +88,53 @@ async function registryManifest(reference: string) {
   return { status: res.status, digest: res.headers.get("docker-content-digest"), body: await res.json() };
 }
 
-async function readFileFromImage(image: string, file: string): Promise<string> {
+/** One path of an image as a container of it sees it (never started, so the engine mounts nothing over /etc). */
+async function entryFromImage(image: string, file: string): Promise<{ type: string; linkname?: string | null; content: string }> {
   const container = await docker.createContainer({ Image: image, Cmd: ["/bin/true"], Labels: { [LABEL.managed]: "1", [LABEL.build]: "test-read" } });
   try {
-    const archive = await container.getArchive({ path: file });
-    const chunks: Buffer[] = [];
-    for await (const c of archive) chunks.push(c as Buffer);
-    const tar = Buffer.concat(chunks);
-    const size = parseInt(tar.subarray(124, 136).toString().trim(), 8);
-    return tar.subarray(512, 512 + size).toString();
+    const archive = (await container.getArchive({ path: file })) as unknown as NodeJS.ReadableStream;
+    const extract = tar.extract();
+    archive.pipe(extract as unknown as NodeJS.WritableStream);
+    for await (const entry of extract) {
+      let content = "";
+      for await (const c of entry) content += (c as Buffer).toString();
+      return { type: entry.header.type ?? "file", linkname: entry.header.linkname, content };
+    }
+    throw new Error(`${file} is not in ${image}`);
   } finally {
     await container.remove({ force: true });
   }
 }
+const readFileFromImage = async (image: string, file: string) => (await entryFromImage(image, file)).content;
+
+/**
+ * The entries of an image's top layer, read from the registry. The files the engine manages in containers
+ * (/etc/hosts, /etc/hostname, /etc/resolv.conf) are masked by its own placeholders in any container, even a
+ * never-started one, so what the image holds there is read from the layer: the top layer's entries win.
+ */
+async function topLayerEntries(reference: string) {
+  const api = parseRegistry(registry.url).apiBase;
+  const [repo] = reference.slice(registry.url.length + 1).split(":");
+  const { body } = await registryManifest(reference);
+  const blob = Buffer.from(await (await fetch(`${api}/v2/${repo}/blobs/${body.layers.at(-1).digest}`)).arrayBuffer());
+  const entries = new Map<string, { type: string; linkname?: string | null; content: string }>();
+  const extract = tar.extract();
+  Readable.from(zlib.gunzipSync(blob)).pipe(extract as unknown as NodeJS.WritableStream);
+  for await (const entry of extract) {
+    let content = "";
+    for await (const c of entry) content += (c as Buffer).toString();
+    entries.set(`/${entry.header.name.replace(/\/$/, "")}`, { type: entry.header.type ?? "file", linkname: entry.header.linkname, content });
+  }
+  return entries;
+}
+
+async function pull(reference: string) {
+  await new Promise<void>((resolve, reject) =>
+    docker.pull(reference, (err: Error | null, stream: NodeJS.ReadableStream) => (err ? reject(err) : docker.modem.followProgress(stream, (e) => (e ? reject(e) : resolve())))),
+  );
+}
+const byDigest = (build: { imageRef: string | null; imageDigest: string | null }) => `${build.imageRef!.slice(0, build.imageRef!.lastIndexOf(":"))}@${build.imageDigest}`;
+const statuses = (build: { packages: { packageId: string; status: string }[] }) => build.packages.map((p) => [p.packageId, p.status]);
 
 beforeAll(async () => {
   engine = await ensureDockerEngine({ dataDir });
@@ -125,19 +157,20 @@ afterAll(async () => {
 describe("a build", () => {
   let firstFlavourId: string;
 
-  it("builds base + one layer, pushes a pullable image with labels, and records artefacts", async () => {
+  it("builds base + one layer, publishes a pullable image with only meaningful labels and a neutral identity", async () => {
     const flavour = await fork([layer("motd")]);
     firstFlavourId = flavour.id;
     const build = await buildNow(flavour.id);
     expect(build.error).toBeNull();
     expect(build.status).toBe("succeeded");
+    expect(build.phase).toBeNull();
     expect(build.version).toBe("r2.1");
     expect(build.imageRef).toBe(`${registry.url}/${customer.org.slug}/${flavour.name}:r2.1`);
     expect(build.imageDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(build.imageSize).toBeGreaterThan(1_000_000);
-    expect(build.packages.map((p) => p.status)).toEqual(["built", "built", "built"]);
+    expect(build.packages.map((p) => p.status)).toEqual(["built", "built"]);
     expect(build.packages.every((p) => p.artefact && p.artefact.digest.startsWith("sha256:"))).toBe(true);
-    const motd = build.packages[2].artefact!;
+    const motd = build.packages[1].artefact!;
     expect(motd.fileCount).toBeGreaterThanOrEqual(2);
 
     // The registry has it under the digest we recorded.
@@ -146,56 +179,71 @@ describe("a build", () => {
     expect(manifest.digest).toBe(build.imageDigest);
 
     // Pull it back by digest as a stock client would, and look inside.
-    const byDigest = `${build.imageRef!.slice(0, build.imageRef!.lastIndexOf(":"))}@${build.imageDigest}`;
-    await new Promise<void>((resolve, reject) =>
-      docker.pull(byDigest, (err: Error | null, stream: NodeJS.ReadableStream) => (err ? reject(err) : docker.modem.followProgress(stream, (e) => (e ? reject(e) : resolve())))),
-    );
-    const image = await docker.getImage(byDigest).inspect();
-    expect(image.Config.Labels).toMatchObject({ "io.strata.flavour": flavour.name, "io.strata.version": "r2.1", "io.strata.build": build.id, "io.strata.base-manifest": `tiny-base ${stamp}` });
-    expect(await readFileFromImage(byDigest, "/etc/os-release")).toContain(`VARIANT_ID=${flavour.name}`);
-    expect(await readFileFromImage(byDigest, "/opt/motd")).toContain(`built motd ${stamp}`);
+    await pull(byDigest(build));
+    const image = await docker.getImage(byDigest(build)).inspect();
+    const labels = image.Config.Labels ?? {};
+    expect(labels).toMatchObject({ "io.strata.flavour": flavour.name, "io.strata.version": "r2.1", "io.strata.build": build.id, "io.strata.base-manifest": `tiny-base ${stamp}`, "org.opencontainers.image.version": "r2.1" });
+    // Nothing of the builder's bookkeeping: every label is an OCI or Strata one, and none is empty.
+    for (const [name, value] of Object.entries(labels)) {
+      expect(name).toMatch(/^(org\.opencontainers\.image|io\.strata)\./);
+      expect(value, name).not.toBe("");
+    }
+    expect(image.Config.Hostname).toBe("");
+
+    // The final layer: the version stamp and the files that give a machine its identity, not the build host's.
+    const osRelease = await readFileFromImage(byDigest(build), "/usr/lib/os-release");
+    expect(osRelease).toContain(`VARIANT_ID=${flavour.name}`);
+    expect(osRelease).toContain('VERSION="r2.1 (base tiny-base');
+    expect(await entryFromImage(byDigest(build), "/etc/os-release")).toMatchObject({ type: "symlink", linkname: "../usr/lib/os-release" });
+    expect(await readFileFromImage(byDigest(build), "/etc/machine-id")).toBe("");
+    const top = await topLayerEntries(build.imageRef!);
+    expect(top.get("/etc/resolv.conf")).toMatchObject({ type: "symlink", linkname: "../run/systemd/resolve/stub-resolv.conf" });
+    expect(top.get("/etc/hosts")?.content).toMatch(/^127\.0\.0\.1\s+localhost$/m);
+    expect(top.get("/etc/hostname")).toMatchObject({ type: "file", content: "" });
+    expect(await readFileFromImage(byDigest(build), "/opt/motd")).toContain(`built motd ${stamp}`);
 
     const logs = await db.select().from(buildLogs).where(eq(buildLogs.buildId, build.id));
-    expect(logs.map((l) => l.line).join("\n")).toContain("pushed");
+    expect(logs.map((l) => l.line).join("\n")).toContain("published");
   });
 
-  it("rebuilds only the layer added on top of a built flavour", async () => {
+  it("builds 0 packages for the same revision again and exactly 1 for an added layer; the stamp still moves", async () => {
+    // The structure of the real base manifest: base packages, then the customer's layers, then the version stamp.
     await saveRevision(db, customer, firstFlavourId, { layers: [layer("motd"), layer("extra")] });
-    const build = await buildNow(firstFlavourId);
-    expect(build.status).toBe("succeeded");
-    expect(build.packages.map((p) => [p.packageId, p.status])).toEqual([
+    const first = await buildNow(firstFlavourId);
+    expect(first.status).toBe("succeeded");
+    expect(statuses(first)).toEqual([
       ["system/hello", "cached"],
-      // os-release mentions STRATA_VERSION, which changed (r3.1), so it is rebuilt: that is the stamp.
-      ["system/os-release", "built"],
-      ["layer/motd", "built"],
+      ["layer/motd", "cached"],
       ["layer/extra", "built"],
     ]);
-    // The same revision built again: everything comes from the cache except the stamp and what follows it.
-    const again = await buildNow(firstFlavourId);
+
+    // The same revision built again: nothing is built, and the image still carries its own version.
+    const again = await runAndGet(firstFlavourId, { publicRegistry: "registry.example.test:8443" });
     expect(again.version).toBe("r3.2");
-    expect(again.packages[0].status).toBe("cached");
-  });
+    expect(again.packages.filter((p) => p.status === "built")).toEqual([]);
+    expect(again.packages.every((p) => p.expectedMs === 0)).toBe(true);
+    // The reference shown is the public one; the image went to the registry workers reach.
+    expect(again.imageRef).toMatch(new RegExp(`^registry\\.example\\.test:8443/${customer.org.slug}/build-${stamp}-[a-z0-9]+:r3\\.2$`));
+    const internal = { imageRef: `${registry.url}/${again.imageRef!.split("/").slice(1).join("/")}`, imageDigest: again.imageDigest };
+    await pull(byDigest(internal));
+    expect(await readFileFromImage(byDigest(internal), "/usr/lib/os-release")).toContain('VERSION="r3.2 ');
+    // Both images share every package layer; only the final layer differs.
+    const [a, b] = await Promise.all([registryManifest(first.imageRef!), registryManifest(internal.imageRef)]);
+    expect(a.body.layers.slice(0, -1)).toEqual(b.body.layers.slice(0, -1));
+    expect(a.body.layers.at(-1).digest).not.toBe(b.body.layers.at(-1).digest);
 
-  it("rebuilds nothing below a layer added to a flavour whose packages do not use the version stamp", async () => {
-    // Without os-release in the way, adding a layer rebuilds exactly that layer.
-    const admin = await makeActor(db, { role: "admin" });
-    const plain = await publishBaseManifest(db, admin, {
-      yaml: `name: plain-base\nversion: "${stamp}"\nbase_image: strata/debian:bookworm\npackages:\n  - category: system\n    name: hello\n    version: "1"\n    steps: ["echo plain > /etc/plain-${stamp}"]\n`,
-    });
-    const flavour = await createFlavour(db, customer, { baseManifestId: plain.id, name: `plain-${stamp}` });
-    await saveRevision(db, customer, flavour.id, { layers: [layer("one")] });
-    expect((await buildNow(flavour.id)).packages.map((p) => p.status)).toEqual(["built", "built"]);
-    await saveRevision(db, customer, flavour.id, { layers: [layer("one"), layer("two")] });
-    expect((await buildNow(flavour.id)).packages.map((p) => p.status)).toEqual(["cached", "cached", "built"]);
+    await saveRevision(db, customer, firstFlavourId, { layers: [layer("motd"), layer("extra"), layer("third")] });
+    const added = await buildNow(firstFlavourId);
+    expect(added.packages.filter((p) => p.status === "built").map((p) => p.packageId)).toEqual(["layer/third"]);
+    expect(added.packages.map((p) => p.expectedMs)).toEqual([0, 0, 0, null]);
   });
-
   it("fails at the package whose step exits non-zero, with the step's output, and can be retried", async () => {
     const flavour = await fork([layer("broken", { steps: ["echo about to fail >&2", "exit 3"] })]);
     const build = await buildNow(flavour.id);
     expect(build.status).toBe("failed");
     expect(build.error).toMatch(/layer\/broken: step 2 failed with exit code 3/);
     expect(build.error).toContain("about to fail");
-    expect(build.packages.map((p) => p.status)).toEqual(["cached", "built", "failed"]);
+    expect(build.packages.map((p) => p.status)).toEqual(["cached", "failed"]);
     expect(build.imageRef).toBeNull();
     const containers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL.build}=${build.id}`] }) });
     expect(containers).toEqual([]);
@@ -213,7 +261,7 @@ describe("a build", () => {
     // Wait until the slow step runs, then press Cancel.
     for (let i = 0; i < 200; i++) {
       const b = await getBuild(db, customer, started.id);
-      if (b.packages[2].status === "running" && b.packages[2].step === 2) break;
+      if (b.packages[1].status === "running" && b.packages[1].step === 2) break;
       await new Promise((r) => setTimeout(r, 250));
     }
     const t0 = Date.now();
@@ -222,7 +270,7 @@ describe("a build", () => {
     expect(Date.now() - t0).toBeLessThan(20_000);
     const build = await getBuild(db, customer, started.id);
     expect(build.status).toBe("cancelled");
-    expect(build.packages[2].status).toBe("cancelled");
+    expect(build.packages[1].status).toBe("cancelled");
     const containers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL.build}=${started.id}`] }) });
     expect(containers).toEqual([]);
     await expect(cancelBuild(db, customer, started.id)).rejects.toThrow(/already/);
@@ -248,7 +296,7 @@ describe("a build", () => {
     const flavour = await fork([]);
     const build = await startBuild(db, customer, flavour.id, {});
     const t0 = Date.now();
-    await runBuild({ ...deps(), registry: "127.0.0.1:5999" }, build.id);
+    await runBuild({ ...deps(), registry: new RegistryClient("127.0.0.1:5999") }, build.id);
     expect(Date.now() - t0).toBeLessThan(30_000);
     const failed = await getBuild(db, customer, build.id);
     expect(failed.status).toBe("failed");

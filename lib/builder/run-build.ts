@@ -1,31 +1,44 @@
-// The worker's side of a build: claims the row, runs the packages in containers, pushes the image and records
-// everything in the database. The engine work itself is runPackages/tagAndPush; this file is the bookkeeping.
+// The worker's side of a build: claims the row, runs the packages in containers, publishes the image and records
+// everything in the database. The engine work itself is runPackages/publishImage; this file is the bookkeeping.
 import os from "node:os";
-import path from "node:path";
 import type Dockerode from "dockerode";
 import type pg from "pg";
-import { and, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNotNull, sql } from "drizzle-orm";
 import type { Db } from "../db";
-import { artefacts, buildLogs, buildPackages, builds, flavourRevisions, flavours, orgs, type Build } from "../db/schema";
+import { artefacts, buildPackages, builds, flavourRevisions, flavours, orgs, type Build, type BuildPhase } from "../db/schema";
 import { getBaseManifest } from "../base-manifests/base-manifests";
+import { packageId, type PackageDefinition } from "../manifest/schema";
 import { silentLogger, type Logger } from "../log";
-import { pingEngine, EngineUnavailableError } from "./engine/client";
-import { parseRegistry, assertRegistryReachable } from "../registry/endpoint";
+import type { RegistryClient } from "../registry/client";
+import { engineAddress, pingEngine, EngineUnavailableError } from "./engine/client";
+import { findImageByCacheKey, sweepLeftovers } from "./engine/images";
 import { ensureBaseImage } from "./base-image";
-import { runPackages, type BuildLimits, type PackageEvent } from "./run-packages";
-import { StepFailedError, BuildTimeoutError, BuildCancelledError } from "./errors";
-import { tagAndPush } from "./push";
+import { finalLayer, identityFiles } from "./final-layer";
+import { logWriter } from "./log-writer";
+import { publishImage } from "./publish";
+import { planKeys, runPackages, type BuildLimits, type PackageEvent } from "./run-packages";
+import { baseCacheTag, SharedCachePublisher, sharedHas, type SharedCache } from "./shared-cache";
 import type { ArtefactStore } from "./artefact-store";
-import { sweepLeftovers, LABEL } from "./engine/images";
+import type { Artefact, CompressionChoice } from "./extract";
+
+export { reapStaleBuilds, sweepOrphans, artefactRoot, STALE_AFTER_MS } from "./housekeeping";
 
 export interface BuildDeps {
   db: Db;
   /** For advisory locks, which need one connection held for the lock's life. */
   pool: pg.Pool;
   docker: Dockerode;
-  registry: string;
+  /** The registry workers push to (REGISTRY_URL), with its credentials. */
+  registry: RegistryClient;
+  /** The same registry as other machines reach it (REGISTRY_PUBLIC_URL), for the references Strata shows and labels. */
+  publicRegistry?: string;
+  /** Repository of the shared build cache on the registry (STRATA_CACHE_REPOSITORY). */
+  cacheRepository?: string;
   artefactStore: ArtefactStore;
   limits: BuildLimits;
+  compression?: CompressionChoice;
+  /** "save" (default) or "auto" (the overlay2 fast path, STRATA_EXTRACT_OVERLAY=1). */
+  extractMethod?: "save" | "auto";
   /** Where the base image is made when absent. */
   workDir: string;
   workerId?: string;
@@ -36,20 +49,8 @@ export interface BuildDeps {
 }
 
 export const HEARTBEAT_MS = 5_000;
-/** A running build whose heartbeat is older than this lost its worker. */
-export const STALE_AFTER_MS = 60_000;
 
 export const defaultWorkerId = () => `${os.hostname()}:${process.pid}`;
-
-export function limitsFromEnv(env = process.env): BuildLimits {
-  const num = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
-  return {
-    memoryBytes: num("STRATA_BUILD_MEMORY_MB", 2048) * 1024 * 1024,
-    nanoCpus: Math.round(num("STRATA_BUILD_CPUS", 1) * 1e9),
-    pidsLimit: num("STRATA_BUILD_PIDS", 512),
-    stepTimeoutMs: num("STRATA_BUILD_STEP_TIMEOUT_S", 1800) * 1000,
-  };
-}
 
 /** Serialises builders of one cache key across every worker sharing the database. */
 function advisoryKeyLock(pool: pg.Pool) {
@@ -72,35 +73,8 @@ function advisoryKeyLock(pool: pg.Pool) {
   };
 }
 
-/** Buffers log lines and writes them in batches, so a chatty apt-get does not become one INSERT a line. */
-function logWriter(db: Db, buildId: string) {
-  let pending: Array<{ buildId: string; packageId: string | null; line: string }> = [];
-  let flushing: Promise<void> = Promise.resolve();
-  const flush = () => {
-    if (pending.length === 0) return flushing;
-    const batch = pending;
-    pending = [];
-    flushing = flushing.then(() => db.insert(buildLogs).values(batch).then(() => undefined)).catch((err) => console.error("[build] log write failed:", err.message));
-    return flushing;
-  };
-  const timer = setInterval(flush, 300);
-  return {
-    flush,
-    write(packageId: string | null, line: string) {
-      // A single line cannot flood the table: long lines are cut.
-      pending.push({ buildId, packageId, line: line.length > 8000 ? `${line.slice(0, 8000)}… (cut)` : line });
-      if (pending.length >= 500) void flush();
-    },
-    async close() {
-      clearInterval(timer);
-      await flush();
-    },
-  };
-}
-
 /** A message for the build page: what failed and, where we know, how to fix it. */
 export function failureMessage(err: unknown): string {
-  if (err instanceof StepFailedError || err instanceof BuildTimeoutError) return err.message;
   if (err instanceof Error) return err.message;
   return String(err);
 }
@@ -109,10 +83,41 @@ async function claim(db: Db, buildId: string, workerId: string): Promise<Build |
   const now = new Date();
   const [row] = await db
     .update(builds)
-    .set({ status: "running", startedAt: now, heartbeatAt: now, workerId, attempt: sql`${builds.attempt} + 1` })
+    .set({ status: "running", phase: "preparing", phaseDetail: "checking the engine and the registry", startedAt: now, heartbeatAt: now, workerId, attempt: sql`${builds.attempt} + 1` })
     .where(and(eq(builds.id, buildId), eq(builds.status, "queued")))
     .returning();
   return row ?? null;
+}
+
+const MB = 1024 * 1024;
+const mb = (bytes: number) => `${Math.max(1, Math.round(bytes / MB))} MB`;
+
+/**
+ * What each package is expected to take, for weighted progress: 0 when its key is cached (in this engine or the
+ * registry), else how long the same key took when last built, else the same package's last build, else unknown.
+ */
+async function expectedDurations(db: Db, docker: Dockerode, cache: SharedCache, packages: PackageDefinition[], keys: string[], log: Logger): Promise<(number | null)[]> {
+  const known = await db
+    .select({ cacheKey: buildPackages.cacheKey, packageId: buildPackages.packageId, durationMs: buildPackages.durationMs })
+    .from(buildPackages)
+    .where(and(eq(buildPackages.status, "built"), isNotNull(buildPackages.durationMs), inArray(buildPackages.packageId, packages.map(packageId))))
+    .orderBy(desc(buildPackages.finishedAt))
+    .limit(500);
+  return Promise.all(
+    packages.map(async (def, i) => {
+      const key = keys[i];
+      const cached = (await findImageByCacheKey(docker, key, log)) !== null || (await sharedHas(cache, key).catch(() => false));
+      if (cached) return 0;
+      const sameKey = known.find((k) => k.cacheKey === key);
+      const samePackage = known.find((k) => k.packageId === packageId(def));
+      return sameKey?.durationMs ?? samePackage?.durationMs ?? null;
+    }),
+  );
+}
+
+/** Labels of the published image: the OCI annotations and Strata's own, each with a value. */
+function imageLabels(values: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => typeof entry[1] === "string" && entry[1] !== ""));
 }
 
 export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> {
@@ -148,6 +153,15 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
   const update = (fn: () => Promise<unknown>) => {
     updates = updates.then(fn).catch((err) => log.warn(`progress write failed: ${(err as Error).message}`));
   };
+  const setPhase = (phase: BuildPhase, detail: string) => update(() => db.update(builds).set({ phase, phaseDetail: detail }).where(eq(builds.id, build.id)));
+  /** The artefact row and the package's link to it are written as soon as the package is done, so the page shows it at once. */
+  const recordArtefact = async (position: number, a: Artefact) => {
+    await db
+      .insert(artefacts)
+      .values({ digest: a.digest, size: a.size, uncompressedSize: a.uncompressedSize, fileCount: a.fileCount, compression: a.compression, files: a.files, deleted: a.deleted })
+      .onConflictDoNothing();
+    await db.update(buildPackages).set({ artefactDigest: a.digest }).where(packageRow(position));
+  };
   const onPackage = (event: PackageEvent) => {
     const now = new Date();
     switch (event.type) {
@@ -159,13 +173,14 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
         });
         break;
       case "cached":
-        say(`${event.id}: reusing the cached image ${event.imageId.slice(7, 19)}`);
+        say(`${event.id}: reusing the cached image ${event.imageId.slice(7, 19)}${event.source === "registry" ? " (pulled from the registry's shared cache)" : ""}`);
         break;
       case "step":
         update(() => db.update(buildPackages).set({ step: event.step, steps: event.steps }).where(packageRow(event.index)));
         break;
       case "finished":
         update(async () => {
+          await recordArtefact(event.index, event.result.artefact);
           await db
             .update(buildPackages)
             .set({ status: event.result.cached ? "cached" : "built", cached: event.result.cached, imageId: event.result.imageId, durationMs: event.result.durationMs, finishedAt: now })
@@ -179,6 +194,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     }
   };
 
+  let publisher: SharedCachePublisher | null = null;
   try {
     const [context] = await db
       .select({ revision: flavourRevisions, flavourName: flavours.name, orgSlug: orgs.slug })
@@ -188,28 +204,46 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
       .where(eq(flavourRevisions.id, build.revisionId));
     const base = await getBaseManifest(db, context.revision.baseManifestId);
     const packages = [...base.packages, ...context.revision.layers];
-    const registry = parseRegistry(deps.registry);
+    const registry = deps.registry;
+    const cache: SharedCache = { registry, repository: deps.cacheRepository ?? "strata-cache" };
+    const baseVersion = `${base.name} ${base.version}`;
 
     // Fail fast (well within 30 s) and say which part is missing and how to fix it.
-    say(`build ${build.version} of ${context.orgSlug}/${context.flavourName} (revision ${build.revisionNumber}, ${base.name} ${base.version}), ${packages.length} packages`);
+    say(`build ${build.version} (revision ${build.revisionNumber}, build ${build.version.split(".").pop()}) of ${context.orgSlug}/${context.flavourName} on ${baseVersion}: ${packages.length} packages`);
     if (!(await pingEngine(deps.docker, 10_000)))
       throw new EngineUnavailableError(
-        `The Docker engine (${process.env.DOCKER_HOST ?? "/var/run/docker.sock"}) does not answer. Start it (\`npm run up\` starts one) or point DOCKER_HOST at a running engine, then press Retry.`,
+        `The Docker engine (${engineAddress()}) does not answer. Start it (\`npm run up\` starts one) or point DOCKER_HOST at a running engine, then press Retry.`,
       );
-    await assertRegistryReachable(registry, 10_000);
+    await registry.ping();
 
+    setPhase("preparing", `base image ${base.header.base_image}`);
     say(`base image ${base.header.base_image}`);
-    await ensureBaseImage(deps.docker, base.header.base_image, { workDir: deps.workDir, log });
-    const buildEnv = { STRATA_FLAVOUR: context.flavourName, STRATA_VERSION: build.version, STRATA_BASE_VERSION: `${base.name} ${base.version}` };
+    const baseId = await ensureBaseImage(deps.docker, base.header.base_image, { workDir: deps.workDir, log, sharedCache: cache });
+    publisher = new SharedCachePublisher(deps.docker, cache, log);
+    publisher.ensure("the base image", baseCacheTag(base.header.base_image), baseId);
+
+    // Variables for steps that ask for them (layers of strata-base 1 do); the version stamp itself is the final layer's.
+    const buildEnv = { STRATA_FLAVOUR: context.flavourName, STRATA_VERSION: build.version, STRATA_BASE_VERSION: baseVersion };
+    const keys = planKeys(baseId, packages, buildEnv);
+    const expected = await expectedDurations(db, deps.docker, cache, packages, keys, log);
+    update(async () => {
+      for (const [position, key] of keys.entries()) await db.update(buildPackages).set({ cacheKey: key, expectedMs: expected[position] }).where(packageRow(position));
+    });
+    setPhase("building", `${expected.filter((e) => e !== 0).length} of ${packages.length} packages to build`);
+
     const result = await runPackages({
       docker: deps.docker,
-      baseImage: base.header.base_image,
+      baseImage: baseId,
       packages,
       buildId: build.id,
       buildEnv,
       limits: deps.limits,
       artefactStore: deps.artefactStore,
+      compression: deps.compression,
+      extractMethod: deps.extractMethod,
       withKeyLock: advisoryKeyLock(deps.pool),
+      sharedCache: cache,
+      publisher,
       onLog: (pkg, line) => logs.write(pkg, line),
       onPackage,
       signal: abort.signal,
@@ -217,30 +251,67 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     });
     await updates;
 
-    say(`pushing ${registry.url}/${context.orgSlug}/${context.flavourName}:${build.version}`);
-    const pushed = await tagAndPush(deps.docker, result.imageId, {
+    // Publishing: the cache pushes that are still running, then the image assembled in the registry.
+    const repository = `${context.orgSlug}/${context.flavourName}`;
+    setPhase("publishing", "pushing package layers to the registry");
+    const progress = setInterval(() => {
+      const { current, pending } = publisher!.status();
+      if (!current) return;
+      const amount = current.totalBytes ? ` (${mb(current.doneBytes)} of ${mb(current.totalBytes)})` : "";
+      setPhase("publishing", `pushing ${current.what}${amount}${pending > 1 ? `, ${pending - 1} more after it` : ""}`);
+    }, 1_000);
+    try {
+      await publisher.flush();
+    } finally {
+      clearInterval(progress);
+    }
+    if (abort.signal.aborted) throw new Error("cancelled");
+
+    const created = new Date();
+    const layer = await finalLayer(
+      { flavour: context.flavourName, version: build.version, baseVersion, buildId: build.id, ...identityFiles(packages) },
+      created,
+    );
+    say(`final layer: ${layer.paths.join(", ")}`);
+    const publicRegistry = deps.publicRegistry ?? registry.endpoint.url;
+    const publicRef = `${publicRegistry}/${repository}:${build.version}`;
+    const pushed = await publishImage({
       registry,
-      repository: `${context.orgSlug}/${context.flavourName}`,
+      source: { repository: cache.repository, tag: result.lastKey ?? baseCacheTag(base.header.base_image) },
+      repository,
       tag: build.version,
-      labels: {
+      finalLayer: layer,
+      created,
+      labels: imageLabels({
+        "org.opencontainers.image.title": context.flavourName,
+        "org.opencontainers.image.version": build.version,
+        "org.opencontainers.image.created": created.toISOString(),
+        "org.opencontainers.image.ref.name": build.version,
+        "org.opencontainers.image.base.name": base.header.base_image,
+        "org.opencontainers.image.vendor": context.orgSlug,
+        "org.opencontainers.image.description": `${context.flavourName}, a Strata flavour on ${baseVersion}`,
         "io.strata.flavour": context.flavourName,
         "io.strata.org": context.orgSlug,
         "io.strata.version": build.version,
         "io.strata.build": build.id,
         "io.strata.revision": String(build.revisionNumber),
-        "io.strata.base-manifest": `${base.name} ${base.version}`,
-        "org.opencontainers.image.title": context.flavourName,
-        "org.opencontainers.image.version": build.version,
+        "io.strata.base-manifest": baseVersion,
+      }),
+      onProgress: (detail) => {
+        say(detail);
+        setPhase("publishing", detail);
       },
       log,
     });
-    say(`pushed ${pushed.reference}@${pushed.digest}`);
+    say(`published ${publicRef}@${pushed.digest} (${mb(pushed.size)})`);
     // Every line is written before the status turns final, so the live log never ends short.
+    await updates;
     await logs.flush();
 
     // Only now, with the image in the registry and every artefact stored, is the build a success.
     await db.transaction(async (tx) => {
       for (const [position, pkg] of result.packages.entries()) {
+        // Normally written when the package finished; a write that failed then is not lost.
         const a = pkg.artefact;
         await tx
           .insert(artefacts)
@@ -250,13 +321,15 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
       }
       await tx
         .update(builds)
-        .set({ status: "succeeded", imageRef: pushed.reference, imageDigest: pushed.digest, imageSize: pushed.size, currentPackage: null, finishedAt: new Date(), donePackages: packages.length })
+        .set({ status: "succeeded", phase: null, phaseDetail: null, imageRef: publicRef, imageDigest: pushed.digest, imageSize: pushed.size, currentPackage: null, finishedAt: new Date(), donePackages: packages.length })
         .where(eq(builds.id, build.id));
     });
   } catch (err) {
     await updates;
+    // A failed build must not leave pushes running behind it.
+    await publisher?.flush().catch(() => {});
     const shutdown = abort.signal.aborted && abort.signal.reason === "shutdown";
-    const cancelled = !shutdown && (err instanceof BuildCancelledError || abort.signal.aborted);
+    const cancelled = !shutdown && abort.signal.aborted;
     const message = shutdown ? "The worker was stopped while building; press Retry to build again." : cancelled ? "Cancelled." : failureMessage(err);
     say(cancelled ? "build cancelled" : `build failed: ${message}`);
     await logs.flush();
@@ -266,7 +339,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
         .set({ status: cancelled ? "cancelled" : "failed" })
         .where(and(eq(buildPackages.buildId, build.id), inArray(buildPackages.status, ["running"])));
       await tx.update(buildPackages).set({ status: "cancelled" }).where(and(eq(buildPackages.buildId, build.id), eq(buildPackages.status, "pending")));
-      await tx.update(builds).set({ status: cancelled ? "cancelled" : "failed", error: message, finishedAt: new Date() }).where(eq(builds.id, build.id));
+      await tx.update(builds).set({ status: cancelled ? "cancelled" : "failed", phase: null, phaseDetail: null, error: message, finishedAt: new Date() }).where(eq(builds.id, build.id));
     });
   } finally {
     deps.shutdown?.removeEventListener("abort", onShutdown);
@@ -275,44 +348,3 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     await sweepLeftovers(deps.docker, { buildId: build.id, log }).catch((err) => log.warn(`sweep after build failed: ${(err as Error).message}`));
   }
 }
-
-/** Marks running builds whose worker stopped beating as failed, so nobody waits on them forever. */
-export async function reapStaleBuilds(db: Db, staleAfterMs = STALE_AFTER_MS): Promise<string[]> {
-  const cutoff = new Date(Date.now() - staleAfterMs);
-  const reaped = await db
-    .update(builds)
-    .set({ status: "failed", finishedAt: new Date(), error: `The worker running this build stopped (no heartbeat for ${Math.round(staleAfterMs / 1000)} s). Press Retry to build it again.` })
-    .where(and(eq(builds.status, "running"), lt(builds.heartbeatAt, cutoff)))
-    .returning({ id: builds.id });
-  if (reaped.length) {
-    const ids = reaped.map((r) => r.id);
-    await db.update(buildPackages).set({ status: "cancelled" }).where(and(inArray(buildPackages.buildId, ids), inArray(buildPackages.status, ["pending", "running"])));
-  }
-  return reaped.map((r) => r.id);
-}
-
-/** Containers of builds another database knows (a test run beside `npm run up` on one engine) are left alone this long. */
-const FOREIGN_LEFTOVER_MS = 6 * 3600 * 1000;
-
-/**
- * At worker start: remove containers and intermediates of builds that are not running any more. A build this
- * database does not know may belong to another Strata sharing the engine; only its old leftovers are removed.
- */
-export async function sweepOrphans(db: Db, docker: Dockerode, log: Logger = silentLogger): Promise<number> {
-  const containers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL.managed}=1`] }) });
-  const buildIds = [...new Set(containers.map((c) => c.Labels?.[LABEL.build]).filter((id): id is string => Boolean(id)))];
-  if (buildIds.length === 0) return 0;
-  const uuids = buildIds.filter((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id));
-  const known = uuids.length ? await db.select({ id: builds.id, status: builds.status }).from(builds).where(inArray(builds.id, uuids)) : [];
-  const status = new Map(known.map((b) => [b.id, b.status]));
-  let removed = 0;
-  for (const id of buildIds) {
-    const state = status.get(id);
-    if (state === "running" || state === "queued") continue;
-    const result = await sweepLeftovers(docker, { buildId: id, log, olderThan: state ? undefined : new Date(Date.now() - FOREIGN_LEFTOVER_MS) });
-    removed += result.containers.length;
-  }
-  return removed;
-}
-
-export const artefactRoot = (dataDir: string) => path.join(dataDir, "artefacts");

@@ -8,7 +8,8 @@ import { buildPackage } from "./build-package";
 import type { ContainerLimits } from "./engine/containers";
 import { findImageByCacheKey, inspectImage } from "./engine/images";
 import { BuildCancelledError } from "./errors";
-import { extractArtefact, type Artefact, type ExtractionMethod } from "./extract";
+import { extractArtefact, type Artefact, type CompressionChoice, type ExtractionMethod } from "./extract";
+import { pullCachedPackage, type SharedCache, type SharedCachePublisher } from "./shared-cache";
 
 export { BuildCancelledError, BuildTimeoutError, EngineUnavailableError, StepFailedError } from "./errors";
 
@@ -25,6 +26,8 @@ export interface PackageResult {
   id: string;
   cacheKey: string;
   cached: boolean;
+  /** Where a cached image came from: this engine, or pulled from the registry's shared cache. */
+  cacheSource?: "engine" | "registry";
   imageId: string;
   durationMs: number;
   artefact: Artefact;
@@ -32,7 +35,7 @@ export interface PackageResult {
 
 export type PackageEvent =
   | { type: "started"; id: string; index: number; total: number; cacheKey: string }
-  | { type: "cached"; id: string; index: number; cacheKey: string; imageId: string }
+  | { type: "cached"; id: string; index: number; cacheKey: string; imageId: string; source: "engine" | "registry" }
   | { type: "step"; id: string; index: number; step: number; steps: number; command: string }
   | { type: "committed"; id: string; index: number; imageId: string }
   | { type: "finished"; id: string; index: number; result: PackageResult }
@@ -56,15 +59,33 @@ export interface RunPackagesOptions {
   onPackage?: (event: PackageEvent) => void;
   signal?: AbortSignal;
   log?: Logger;
-  gzipLevel?: number;
-  /** Extraction source; "auto" picks the overlay fast path when the engine allows it. */
+  /** Artefact compression; compressionFromEnv() when absent. */
+  compression?: CompressionChoice;
+  /** Extraction source: "save" (default, the engine's API) or "auto" (the overlay2 fast path when the engine allows it). */
   extractMethod?: "auto" | "upperdir" | "save";
+  /** The registry's shared cache: keys this engine lacks are pulled from it before being built. */
+  sharedCache?: SharedCache;
+  /** Pushes every package image to the shared cache in the background. */
+  publisher?: SharedCachePublisher;
 }
 
 export interface RunPackagesResult {
   packages: (PackageResult & { extractMethod?: ExtractionMethod })[];
   /** The image of the last package (the base image when there are no packages). */
   imageId: string;
+  /** The cache key of the last package; null when there are no packages. */
+  lastKey: string | null;
+}
+
+/** Every package's cache key, computed up front: a key depends only on the base image and the definitions below it. */
+export function planKeys(baseImageId: string, packages: readonly PackageDefinition[], buildEnv?: Record<string, string>, computeKey: ComputeKey = defaultCacheKey as ComputeKey): string[] {
+  const keys: string[] = [];
+  let parent = baseImageId;
+  for (const def of packages) {
+    parent = computeKey(parent, def, buildEnv);
+    keys.push(parent);
+  }
+  return keys;
 }
 
 const keyLocks = new Map<string, Promise<unknown>>();
@@ -114,11 +135,14 @@ export async function runPackages(opts: RunPackagesOptions): Promise<RunPackages
       let key: string;
       let imageId: string;
       let cached: boolean;
+      let cacheSource: "engine" | "registry" | undefined;
       try {
         if (opts.signal?.aborted) throw new BuildCancelledError(id);
         key = computeKey(parentKey, def, opts.buildEnv);
         opts.onPackage?.({ type: "started", id, index, total: opts.packages.length, cacheKey: key });
-        ({ imageId, cached } = await imageFor(opts, def, { key, parentImage, index, log, withKeyLock }));
+        ({ imageId, cached, source: cacheSource } = await imageFor(opts, def, { key, parentImage, index, log, withKeyLock }));
+        // The registry gets every image it lacks (a pulled one it has already).
+        if (cacheSource !== "registry") opts.publisher?.ensure(id, key, imageId, { justBuilt: !cached });
       } catch (caught) {
         throw fail(id, index, caught);
       }
@@ -127,7 +151,7 @@ export async function runPackages(opts: RunPackagesOptions): Promise<RunPackages
       const ctx = { key, imageId, parentImage, log };
       extracting = artefactOf(opts, def, ctx).then(
         ({ artefact, method }) => {
-          const result = { id, cacheKey: ctx.key, cached, imageId: ctx.imageId, durationMs: Date.now() - started, artefact, extractMethod: method };
+          const result = { id, cacheKey: ctx.key, cached, cacheSource, imageId: ctx.imageId, durationMs: Date.now() - started, artefact, extractMethod: method };
           results[index] = result;
           opts.onPackage?.({ type: "finished", id, index, result });
         },
@@ -144,10 +168,13 @@ export async function runPackages(opts: RunPackagesOptions): Promise<RunPackages
     await extracting?.catch(() => {});
     throw err;
   }
-  return { packages: results, imageId: parentImage };
+  return { packages: results, imageId: parentImage, lastKey: opts.packages.length ? parentKey : null };
 }
 
-/** The image for one package's key: a cached one (any org's), or one built now under the key lock. */
+/**
+ * The image for one package's key: this engine's cached one, else the registry's shared one (pulled), else one
+ * built now under the key lock (another worker may have built it meanwhile, so both caches are asked again).
+ */
 async function imageFor(
   opts: RunPackagesOptions,
   def: PackageDefinition,
@@ -158,19 +185,18 @@ async function imageFor(
     log: Logger;
     withKeyLock: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
   },
-): Promise<{ imageId: string; cached: boolean }> {
+): Promise<{ imageId: string; cached: boolean; source?: "engine" | "registry" }> {
   const id = packageId(def);
-  const found = await findImageByCacheKey(opts.docker, ctx.key, ctx.log);
+  const lookup = async (): Promise<{ imageId: string; cached: true; source: "engine" | "registry" } | null> => {
+    const local = await findImageByCacheKey(opts.docker, ctx.key, ctx.log);
+    if (local) return { imageId: local, cached: true, source: "engine" };
+    const pulled = opts.sharedCache ? await pullCachedPackage(opts.docker, opts.sharedCache, ctx.key, ctx.log) : null;
+    return pulled ? { imageId: pulled, cached: true, source: "registry" } : null;
+  };
   const outcome =
-    found !== null
-      ? { imageId: found, cached: true }
-      : await ctx.withKeyLock(ctx.key, async () => {
-          // Another worker may have built this key while we waited for the lock.
-          const meanwhile = await findImageByCacheKey(opts.docker, ctx.key, ctx.log);
-          if (meanwhile) return { imageId: meanwhile, cached: true };
-          return { imageId: await buildPackage(opts, def, ctx), cached: false };
-        });
-  if (outcome.cached) opts.onPackage?.({ type: "cached", id, index: ctx.index, cacheKey: ctx.key, imageId: outcome.imageId });
+    (await lookup()) ??
+    (await ctx.withKeyLock(ctx.key, async () => (await lookup()) ?? { imageId: await buildPackage(opts, def, ctx), cached: false }));
+  if (outcome.cached) opts.onPackage?.({ type: "cached", id, index: ctx.index, cacheKey: ctx.key, imageId: outcome.imageId, source: outcome.source! });
   else opts.onPackage?.({ type: "committed", id, index: ctx.index, imageId: outcome.imageId });
   if (opts.signal?.aborted) throw new BuildCancelledError(id);
   return outcome;
@@ -192,8 +218,8 @@ async function artefactOf(
     parentImageId: ctx.parentImage,
     filter: { includes: def.includes, excludes: def.excludes },
     store: opts.artefactStore,
-    gzipLevel: opts.gzipLevel,
-    method: opts.extractMethod,
+    compression: opts.compression,
+    method: opts.extractMethod ?? "save",
     signal: opts.signal,
     log: ctx.log,
   });

@@ -1,5 +1,5 @@
 // Development stack: finds or starts the local Docker engine for `npm run up`, `npm test` and the benchmarks.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
@@ -122,4 +122,66 @@ export async function ensureDockerEngine(opts: { dataDir: string; log?: Logger }
     clearTimeout(timer);
   };
   return { docker, started: true, stop };
+}
+
+/**
+ * A second Docker engine beside the default one, with its own socket, data root and bridge, as a second worker
+ * machine would have (tests of the shared cache use it). Needs root. `stop()` stops it and removes what it made.
+ */
+export async function startExtraEngine(opts: { name: string; dataDir: string; subnet: string; log?: Logger }): Promise<DockerEngine & { socket: string }> {
+  const log = opts.log ?? silentLogger;
+  const dockerd = onPath("dockerd");
+  if (!dockerd) throw new EngineUnavailableError("`dockerd` is not installed (apt-get install -y docker.io)");
+  // Unix socket paths are limited to 108 bytes, and containerd puts its sockets under the exec root.
+  const execRoot = fs.mkdtempSync(`/tmp/${opts.name}-`);
+  const dataRoot = path.resolve(opts.dataDir, opts.name);
+  fs.mkdirSync(dataRoot, { recursive: true });
+  const socket = path.join(execRoot, "docker.sock");
+  const bridge = opts.name.slice(0, 15);
+  const ip = (...args: string[]) => spawnSync("ip", args, { stdio: "ignore" }).status === 0;
+  ip("link", "del", bridge);
+  if (!ip("link", "add", bridge, "type", "bridge") || !ip("addr", "add", opts.subnet, "dev", bridge) || !ip("link", "set", bridge, "up")) {
+    throw new EngineUnavailableError(`could not create the bridge ${bridge} for a second engine (needs root and iproute2)`);
+  }
+  const logFile = path.join(dataRoot, "dockerd.log");
+  const out = fs.openSync(logFile, "a");
+  const child = spawn(
+    dockerd,
+    [
+      `--host=unix://${socket}`,
+      `--data-root=${path.join(dataRoot, "data")}`,
+      `--exec-root=${path.join(execRoot, "exec")}`,
+      `--pidfile=${path.join(execRoot, "docker.pid")}`,
+      `--bridge=${bridge}`,
+      "--iptables=false",
+      "--ip-masq=false",
+    ],
+    { stdio: ["ignore", out, out] },
+  );
+  fs.closeSync(out);
+  const exited = once(child, "exit");
+  const { default: Docker } = await import("dockerode");
+  const docker = new Docker({ socketPath: socket });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      await exited.catch(() => {});
+      clearTimeout(timer);
+    }
+    ip("link", "del", bridge);
+    fs.rmSync(execRoot, { recursive: true, force: true });
+    fs.rmSync(dataRoot, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!(await pingEngine(docker, 1_000))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      const tail = logTail(logFile);
+      await stop();
+      throw new EngineUnavailableError(`the second dockerd did not come up:\n${tail}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  log.info("second dockerd is up", { socket });
+  return { docker, started: true, stop, socket };
 }

@@ -9,7 +9,7 @@ export const LABEL = {
   build: "strata.build",
   cacheKey: "strata.cache-key",
   package: "strata.package",
-  /** "base" (the imported root filesystem), "cache" (one package's image), "publish" (a labelled image made for a push). */
+  /** "base" (the imported root filesystem), "cache" (one package's image), "publish" (a labelled copy older versions made for a push; swept). */
   role: "strata.role",
 } as const;
 
@@ -69,6 +69,13 @@ export async function findImageByCacheKey(docker: Dockerode, key: string, log: L
   return tagged && tagged.Config?.Labels?.[LABEL.cacheKey] === key ? tagged.Id : null;
 }
 
+/** "repo:tag" → ["repo", "tag"]; a reference without a tag is "latest" (a registry port is not a tag). */
+export function splitRef(ref: string): [string, string] {
+  const slash = ref.lastIndexOf("/");
+  const colon = ref.lastIndexOf(":");
+  return colon > slash ? [ref.slice(0, colon), ref.slice(colon + 1)] : [ref, "latest"];
+}
+
 export async function tagImage(docker: Dockerode, imageId: string, repo: string, tag: string, log: Logger = silentLogger) {
   await engineCall(log, "tag image", `${imageId} as ${repo}:${tag}`, () => docker.getImage(imageId).tag({ repo, tag }));
 }
@@ -94,7 +101,7 @@ export interface SweepResult {
 /**
  * Removes what builds left behind, found by label:
  * - every container labelled `strata.managed=1` (force: running ones are killed);
- * - images of role `publish` (labelled copies made for a push; the registry holds them now);
+ * - images of role `publish` (labelled copies that earlier versions made for a push);
  * - dangling managed images (a cache image whose tag moved on, an interrupted commit).
  * Tagged cache images (`strata-cache:<key>`) and the base image are kept: they are the cache.
  * `buildId` limits the sweep to one build; `olderThan` to objects created before that instant, which

@@ -1,4 +1,5 @@
 // The artefact filter against hand-made hostile and ordinary layer tars (no engine needed).
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -7,7 +8,7 @@ import zlib from "node:zlib";
 import tar from "tar-stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { ArtefactStore } from "../artefact-store";
-import { classifyEntry, compileFilter, linkEscapesRoot, repackLayerTar } from "./index";
+import { classifyEntry, compileFilter, compressionFromEnv, linkEscapesRoot, repackLayerTar } from "./index";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "strata-extract-"));
 const store = new ArtefactStore(root);
@@ -25,10 +26,17 @@ async function layerTar(entries: Entry[]): Promise<Buffer> {
 }
 
 /** Names and contents of the entries in a stored artefact. */
-async function readArtefact(digest: string): Promise<Map<string, { type: string; body: string; linkname?: string | null }>> {
+async function readArtefact(artefact: { digest: string; compression: string }): Promise<Map<string, { type: string; body: string; linkname?: string | null }>> {
   const out = new Map<string, { type: string; body: string; linkname?: string | null }>();
   const extract = tar.extract();
-  store.open(digest).pipe(zlib.createGunzip()).pipe(extract as unknown as NodeJS.WritableStream);
+  if (artefact.compression === "zstd") {
+    // Decompressed by the stock tool, as anyone reading the artefact would.
+    const zstd = spawn("zstd", ["-d", "-c", "-q"], { stdio: ["pipe", "pipe", "inherit"] });
+    store.open(artefact.digest).pipe(zstd.stdin);
+    zstd.stdout.pipe(extract as unknown as NodeJS.WritableStream);
+  } else {
+    store.open(artefact.digest).pipe(zlib.createGunzip()).pipe(extract as unknown as NodeJS.WritableStream);
+  }
   for await (const entry of extract) {
     const chunks: Buffer[] = [];
     for await (const c of entry) chunks.push(c as Buffer);
@@ -82,7 +90,7 @@ describe("layer filter", () => {
     expect(store.has(artefact.digest)).toBe(true);
     expect(fs.statSync(store.pathOf(artefact.digest)).size).toBe(artefact.size);
 
-    const stored = await readArtefact(artefact.digest);
+    const stored = await readArtefact(artefact);
     expect(stored.get("etc/motd")?.body).toBe("hello\n");
     expect(stored.get("opt/app/run-again")).toMatchObject({ type: "link", linkname: "opt/app/run" });
     expect(stored.get("usr/lib/os-release")).toMatchObject({ type: "symlink", linkname: "/etc/os-release" });
@@ -100,7 +108,7 @@ describe("layer filter", () => {
     expect(reasons["dev/null"]).toMatch(/device/);
     expect(reasons["etc/passwd-link"]).toMatch(/escapes/);
 
-    const stored = await readArtefact(artefact.digest);
+    const stored = await readArtefact(artefact);
     expect([...stored.keys()].sort()).toEqual(["dev/", "etc/", "etc/ok", "run/"]);
   });
 
@@ -116,7 +124,7 @@ describe("layer filter", () => {
     expect(paths).not.toContain("/var/cache");
     expect(paths).not.toContain("/var/cache/apt.bin");
     expect(paths).not.toContain("/usr/lib/os-release");
-    const stored = await readArtefact(artefact.digest);
+    const stored = await readArtefact(artefact);
     expect(stored.has("var/cache/apt.bin")).toBe(false);
   });
 
@@ -126,6 +134,24 @@ describe("layer filter", () => {
     const b = await repackLayerTar(Readable.from(layer), { filter: {}, store });
     expect(b.digest).toBe(a.digest);
     expect(fs.readdirSync(path.join(root, "tmp"))).toEqual([]);
+  });
+
+  it("compresses with zstd by default, or gzip when asked, and both hold the same archive", async () => {
+    const layer = await layerTar(ordinary);
+    const zstd = await repackLayerTar(Readable.from(layer), { filter: {}, store });
+    const gzip = await repackLayerTar(Readable.from(layer), { filter: {}, store, compression: { kind: "gzip", level: 6 } });
+    expect(zstd.compression).toBe("zstd");
+    expect(gzip.compression).toBe("gzip");
+    expect(zstd.digest).not.toBe(gzip.digest);
+    expect(zstd.uncompressedSize).toBe(gzip.uncompressedSize);
+    expect([...(await readArtefact(zstd)).entries()]).toEqual([...(await readArtefact(gzip)).entries()]);
+  });
+
+  it("says which setting is wrong in STRATA_ARTEFACT_COMPRESSION", () => {
+    expect(compressionFromEnv({ STRATA_ARTEFACT_COMPRESSION: "gzip:9" })).toEqual({ kind: "gzip", level: 9 });
+    expect(compressionFromEnv({ STRATA_ARTEFACT_COMPRESSION: "zstd:1" })).toEqual({ kind: "zstd", level: 1 });
+    expect(() => compressionFromEnv({ STRATA_ARTEFACT_COMPRESSION: "lz4" })).toThrow(/STRATA_ARTEFACT_COMPRESSION must be/);
+    expect(() => compressionFromEnv({ STRATA_ARTEFACT_COMPRESSION: "gzip:12" })).toThrow(/gzip levels go from 1 to 9/);
   });
 
   it("drops a hard link whose target was excluded instead of storing a dangling link", () => {

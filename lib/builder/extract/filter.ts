@@ -1,4 +1,5 @@
 // What an artefact keeps of a layer: the entry types, the include/exclude filter, and the safety checks on names and links.
+import type { Compression } from "./compress";
 /** One entry of a layer tar, as tar-stream names its fields. */
 export interface LayerEntry {
   name: string;
@@ -31,9 +32,9 @@ export interface RejectedEntry {
 }
 
 export interface Artefact {
-  /** "sha256:..." of the gzip bytes, which is also their name in the artefact store. */
+  /** "sha256:..." of the compressed bytes, which is also their name in the artefact store. */
   digest: string;
-  /** Bytes of the gzip file. */
+  /** Bytes of the compressed file. */
   size: number;
   /** Bytes of the tar inside it. */
   uncompressedSize: number;
@@ -44,7 +45,7 @@ export interface Artefact {
   /** Paths the layer deletes from lower layers; "dir/" means the directory's earlier content is replaced (opaque). */
   deleted: string[];
   rejected: RejectedEntry[];
-  compression: "gzip";
+  compression: Compression;
 }
 
 export type ExtractionMethod = "upperdir" | "save" | "empty";

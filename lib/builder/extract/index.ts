@@ -26,6 +26,7 @@ import { savedLayerEntries, upperDirEntries } from "./sources";
 export * from "./filter";
 export * from "./repack";
 export * from "./sources";
+export * from "./compress";
 
 // ---------------------------------------------------------------------------------------------
 
@@ -58,7 +59,7 @@ export interface ExtractOptions extends RepackOptions {
   imageId: string;
   /** The image the package was built on; when the commit added no layer, the artefact is empty. */
   parentImageId: string | null;
-  /** "auto" (default): upperdir when the engine allows it, else save. */
+  /** "save" (default): the engine's save stream. "auto": upperdir when the engine allows it, else save. */
   method?: "auto" | "upperdir" | "save";
   log?: Logger;
 }
@@ -81,7 +82,7 @@ export async function extractArtefact(docker: Dockerode, opts: ExtractOptions): 
   }
   const diffId = layers[layers.length - 1];
 
-  const want = opts.method ?? "auto";
+  const want = opts.method ?? "save";
   const upper = (image.GraphDriver?.Data as { UpperDir?: string } | undefined)?.UpperDir;
   if (want === "upperdir" || (want === "auto" && upper && (await engineSupportsUpperDir(docker)) && fs.existsSync(upper))) {
     if (!upper || !fs.existsSync(upper)) throw new Error(`extract: no readable overlay2 upper directory for ${opts.imageId}`);

@@ -1,9 +1,9 @@
 // The filter and repacker every layer source goes through: kept entries become a normalised tar, compressed and stored by digest.
 import { once } from "node:events";
 import { Transform, type Readable } from "node:stream";
-import zlib from "node:zlib";
 import tar from "tar-stream";
 import type { ArtefactStore } from "../artefact-store";
+import { compressionFromEnv, compressor, type CompressionChoice } from "./compress";
 import { classifyEntry, compileFilter, type Artefact, type ArtefactFile, type ExtractFilter, type LayerEntry, type RejectedEntry } from "./filter";
 
 /** An entry body: a Node or streamx stream, read by async iteration. */
@@ -19,8 +19,8 @@ type PackHeader = Parameters<tar.Pack["entry"]>[0];
 export interface RepackOptions {
   filter: ExtractFilter;
   store: ArtefactStore;
-  /** zlib level 0-9; 6 (gzip's default) unless given. */
-  gzipLevel?: number;
+  /** zstd level 3 when the zstd program is installed, else gzip 6 (see compressionFromEnv). */
+  compression?: CompressionChoice;
   signal?: AbortSignal;
 }
 
@@ -78,7 +78,7 @@ async function writeEntry(pack: tar.Pack, header: PackHeader, body: EntryBody) {
 
 /**
  * The filter and repacker every source goes through: applies includes/excludes, rejects unsafe
- * entries, records whiteouts as deletions, and writes the kept entries as tar → gzip → store.
+ * entries, records whiteouts as deletions, and writes the kept entries as tar → zstd (or gzip) → store.
  */
 export async function repackLayer(source: LayerSource, opts: RepackOptions): Promise<Artefact> {
   const filter = compileFilter(opts.filter);
@@ -90,8 +90,8 @@ export async function repackLayer(source: LayerSource, opts: RepackOptions): Pro
       cb(null, chunk);
     },
   });
-  const gzip = zlib.createGzip({ level: opts.gzipLevel ?? 6, chunkSize: 256 * 1024 });
-  const storing = opts.store.put(pack as unknown as Readable, counter, coalesce(256 * 1024), gzip);
+  const compression = opts.compression ?? compressionFromEnv();
+  const storing = opts.store.put(pack as unknown as Readable, counter, coalesce(256 * 1024), compressor(compression));
   // If the store fails first (disk full), stop feeding instead of waiting on backpressure forever.
   const storeFailed = storing.then(
     () => null,
@@ -155,7 +155,7 @@ export async function repackLayer(source: LayerSource, opts: RepackOptions): Pro
     files,
     deleted: deleted.sort(),
     rejected,
-    compression: "gzip",
+    compression: compression.kind,
   };
 }
 
