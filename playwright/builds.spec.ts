@@ -1,6 +1,6 @@
 // Builds in the browser against the real worker, dockerd and registry: a tiny base manifest (strata-base would build
 // a kernel), one layer, live status, progress and log that survive a reload, each package's artefact as soon as it is
-// done, the version's name explained, the pushed image; a failing step and Retry; Cancel.
+// done, the version's name explained, the published image; a failing step and Retry; Cancel.
 import crypto from "node:crypto";
 import { expect, test, type Page } from "@playwright/test";
 import { signInInBrowser } from "./helpers";
@@ -60,7 +60,7 @@ const status = (page: Page) => page.getByTestId("build-status");
 const buildLog = (page: Page) => page.getByRole("log", { name: "Build log" });
 const BUILD_URL = /\/builds\/[0-9a-f-]{36}$/;
 
-test("build a small flavour: live status, progress and log, a reload, and the pushed image", async ({ page, context }) => {
+test("build a small flavour: live status, progress and log, a reload, and the published image", async ({ page, context }) => {
   test.setTimeout(180_000);
   const tag = unique();
   const flavour = await flavourWith(page, "tiny", {
@@ -138,7 +138,7 @@ test("build a small flavour: live status, progress and log, a reload, and the pu
   await page.reload();
   await expect(status(page)).toHaveText("Succeeded");
   await expect(buildLog(page)).toContainText(`greeting line 3 ${tag}`);
-  await expect(buildLog(page)).toContainText("pushed");
+  await expect(buildLog(page)).toContainText("published");
 
   // The flavour's builds list links to it.
   await page.goto(`/flavours/${flavour.id}/builds`);

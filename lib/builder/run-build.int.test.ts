@@ -128,7 +128,10 @@ async function topLayerEntries(reference: string) {
   return entries;
 }
 
+/** Images this file pulled (by digest); removed at the end. */
+const pulled: string[] = [];
 async function pull(reference: string) {
+  pulled.push(reference);
   await new Promise<void>((resolve, reject) =>
     docker.pull(reference, (err: Error | null, stream: NodeJS.ReadableStream) => (err ? reject(err) : docker.modem.followProgress(stream, (e) => (e ? reject(e) : resolve())))),
   );
@@ -149,6 +152,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
+  for (const ref of pulled) await docker?.getImage(ref).remove({ force: true }).catch(() => {});
   await closeTestDb();
   await registry?.stop();
   await engine?.stop();

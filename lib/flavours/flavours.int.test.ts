@@ -59,7 +59,7 @@ describe("base manifests", () => {
     const published = await publishBaseManifest(db, admin, { yaml });
     expect(published.version).toBe(version);
     await expect(publishBaseManifest(db, admin, { yaml })).rejects.toBeInstanceOf(ConflictError);
-    expect((await getBaseManifest(db, baseId)).version).toBe("1");
+    expect((await getBaseManifest(db, baseId)).version).toBe(base.version);
   });
 
   it("refuses customers and invalid YAML, naming the line, writing nothing", async () => {
