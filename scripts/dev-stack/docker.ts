@@ -16,7 +16,8 @@ export interface DockerEngine {
   stop: () => Promise<void>;
 }
 
-function onPath(binary: string): string | null {
+/** The full path of a program on PATH (or in the sbin folders root's PATH may lack), or null. */
+export function onPath(binary: string): string | null {
   for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/sbin", "/usr/bin"])) {
     if (!dir) continue;
     const candidate = path.join(dir, binary);

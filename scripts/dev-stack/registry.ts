@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { silentLogger, type Logger } from "../../lib/log";
 import { parseRegistry, registryAnswers, RegistryUnavailableError, type RegistryEndpoint } from "../../lib/registry/endpoint";
-import { logTail } from "./docker";
+import { logTail, onPath } from "./docker";
 
 export interface RegistryService extends RegistryEndpoint {
   started: boolean;
@@ -48,20 +48,6 @@ export function writeRegistryConfig(file: string, opts: RegistryConfigOptions): 
   fs.writeFileSync(file, registryConfig(opts));
 }
 
-function findBinary(name: string): string | null {
-  for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/bin", "/usr/sbin"])) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // keep looking
-    }
-  }
-  return null;
-}
-
 /**
  * Uses REGISTRY_URL or a registry already answering on 127.0.0.1:<port>; otherwise starts Debian's
  * `docker-registry` with filesystem storage in `<dataDir>/registry`.
@@ -92,7 +78,7 @@ export async function ensureRegistry(opts: {
     return { ...local, started: false, stop: noop };
   }
 
-  const binary = findBinary("docker-registry");
+  const binary = onPath("docker-registry");
   if (!binary) {
     throw new RegistryUnavailableError(
       local.url,
