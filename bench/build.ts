@@ -1,83 +1,105 @@
-// Benchmark of the build engine against the engine's own `docker build`, measured in one run on this machine: `npx tsx bench/build.ts`.
+// Benchmark of what users get from a build, against the stock Docker tools on the same engine, in one run:
+// `npm run bench:build` (BENCH_ROUNDS=<n> repeats the measured round, default 1; BENCH_SMOKE=1 checks the bench itself).
 //
-// (a) cold build + push of a small flavour vs the same steps as a hand-written Dockerfile (no cache) + push
-// (b) the +1-layer rebuild vs `docker build` of that one extra step on a warm cache + push
-// (c) extraction throughput of one layer vs `docker save | tar -xO <layer> | gzip -6`
-// Prints ratios (ours / baseline for times, ours / baseline for throughput).
-import { spawn } from "node:child_process";
+// It starts the real stack on ports and data of its own (.data/bench/run-<nonce>, deleted at the end): a fresh embedded
+// PostgreSQL, the machine's Docker engine (dockerd is started only when none answers), a registry on 127.0.0.1:5077,
+// the web server and ONE worker with default build settings. It drives the REST API with a personal access token, as a
+// user's clicks would, and times from the click to the image in the registry:
+//   (a) cold: Build of a flavour = the latest bundled base manifest + one apt layer (tree), vs a hand-written
+//       Dockerfile of the same steps: `docker build --no-cache` + `docker push` (Docker 20.10's classic builder);
+//   (b) one added layer (jq): save the revision + Build, vs `docker build` on the warm cache (only the new RUN runs) + push;
+//   (c) Build again of the unchanged revision, vs (b)'s baseline;
+//   (d) extraction of the biggest package layer (the kernel's) with the builder's extractArtefact, vs
+//       `docker save | tar -xO <layer> | zstd -1 -T0 > file`, in MB/s of the uncompressed layer.
+// Cold without harming the machine's cache: each round builds on a copy of strata/debian:bookworm with a new image id
+// and the same layers, published (as admin, through the API) as a base manifest version bench-<nonce>-r<n> that is the
+// real one with only base_image changed. Cache keys start from the base image's id, so every key is new; the worker's
+// shared cache repository on the registry (STRATA_CACHE_REPOSITORY=bench-cache-<nonce>) is new too. Before measuring,
+// one small untimed cold build on each side pays for DNS and the Debian mirror's first connections. Rounds alternate
+// which side goes first; ratios are of summed times. Everything it started, and every image descending from its base
+// copies, is removed at the end, on failure and on Ctrl-C too. Nothing but 127.0.0.1 is reached, except Debian's
+// archive from the build containers.
+// BENCH_SMOKE=1: a one-package base manifest (an echo) instead of the real one, and (d) extracts the apt layer.
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type Dockerode from "dockerode";
-import tar from "tar-stream";
-import { PackageDefinitionSchema, type PackageDefinition } from "../lib/manifest/schema";
-import { ensureDockerEngine } from "../scripts/dev-stack/docker";
-import { ensureRegistry } from "../scripts/dev-stack/registry";
-import { ArtefactStore } from "../lib/builder/artefact-store";
-import { DEFAULT_BASE_IMAGE, ensureBaseImage } from "../lib/builder/base-image";
-import { followProgress } from "../lib/builder/engine/streams";
-import { removeImage, sweepLeftovers } from "../lib/builder/engine/images";
-import { extractArtefact } from "../lib/builder/extract";
-import { tagAndPush } from "../lib/builder/push";
-import { runPackages, type BuildLimits } from "../lib/builder/run-packages";
+import { ArtefactStore } from "@/lib/builder/artefact-store";
+import { DEFAULT_BASE_IMAGE, ensureBaseImage } from "@/lib/builder/base-image";
+import { cacheTag, inspectImage, removeImage } from "@/lib/builder/engine/images";
+import { compressionFromEnv, extractArtefact } from "@/lib/builder/extract";
+import type { ManifestHeader, PackageDefinition, PackageDefinitionInput } from "@/lib/manifest/schema";
+import { toManifestYaml } from "@/lib/manifest/yaml";
+import type { RegistryService } from "@/scripts/dev-stack/registry";
+import { dockerBuildAndPush, dockerContextOf, lastSavedLayer, saveTarZstd } from "./baseline";
+import { copyBaseImage, removeImageTrees } from "./images";
+import { startPortal, startServices, Teardown, type Api, type Portal } from "./stack";
 
-const dataDir = path.resolve(".data/bench");
+process.chdir(fileURLToPath(new URL("..", import.meta.url)));
+
 const nonce = randomBytes(4).toString("hex");
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const TINY_REPEATS = 5;
-const limits: BuildLimits = { memoryBytes: 2 * 1024 ** 3, nanoCpus: 2_000_000_000, pidsLimit: 1024, stepTimeoutMs: 600_000 };
-const apt = (pkgs: string) => [
-  "apt-get update",
-  `apt-get install -y --no-install-recommends ${pkgs}`,
-  "rm -rf /var/lib/apt/lists/*",
-];
+const SMOKE = process.env.BENCH_SMOKE === "1";
+const ROUNDS = Math.max(1, Math.floor(Number(process.env.BENCH_ROUNDS || 1)) || 1);
+const REGISTRY_PORT = 5077;
+const POLL_MS = 200;
+const BUILD_TIMEOUT_MS = 60 * 60_000;
+const FIRST_APT = "tree";
+const SECOND_APT = "jq";
+const TARGETS = { cold: 1.1, layer: 1.0, rebuild: 0.5, extraction: 0.8 };
+const dataDir = path.resolve(".data/bench");
+const runDir = path.join(dataDir, `run-${nonce}`);
+const log = (msg: string) => console.log(`[bench] ${msg}`);
 
-// A nonce in each description makes every key new, so our side is as cold as `--no-cache`; each
-// round of the bench has its own.
-const pkg = (round: string, name: string, steps: string[]): PackageDefinition =>
-  PackageDefinitionSchema.parse({ category: "bench", name, version: "1", description: round, steps, excludes: ["^/var/cache/"] });
+// ---------------------------------------------------------------------------------------------------------------
+// What the API answers (only the fields the bench reads)
 
-function packagesFor(round: string) {
-  const flavour = [
-    pkg(round, "net", apt("ca-certificates curl")),
-    pkg(round, "tools", apt("jq less")),
-    pkg(round, "motd", ["echo 'bench flavour' > /etc/motd", "mkdir -p /opt/bench && date > /opt/bench/built"]),
-  ];
-  // The tiny step is measured several times a round; its text differs each time so both sides miss.
-  const extraTiny = (rep: number) => pkg(round, "tiny", [`echo tiny-${rep} > /opt/bench/tiny`]);
-  return { flavour, extraApt: pkg(round, "extra", apt("tree")), extraTiny };
+interface RevisionView {
+  number: number;
+  layers: PackageDefinition[];
+  /** Base packages then layers: what a build installs, in order. */
+  packages: PackageDefinition[];
+}
+interface BaseManifestView {
+  id: string;
+  name: string;
+  version: string;
+  header: ManifestHeader;
+  packages: PackageDefinition[];
+}
+interface BuildView {
+  id: string;
+  version: string;
+  status: string;
+  error: string | null;
+  imageRef: string | null;
+  packages: { position: number; packageId: string; cached: boolean | null; cacheKey: string | null; artefact: { uncompressedSize: number } | null }[];
 }
 
-/** The Dockerfile a person would write for the same packages: one RUN per package, one layer each. */
-function dockerfile(packages: PackageDefinition[]): string {
-  // The round's nonce in a LABEL keeps rounds from sharing the classic builder's cache.
-  const lines = [`FROM ${DEFAULT_BASE_IMAGE}`, "ARG DEBIAN_FRONTEND=noninteractive", `LABEL bench=${packages[0].description}`];
-  for (const p of packages) lines.push(`RUN ${p.steps.join(" && ")}`);
-  return lines.join("\n") + "\n";
+interface Bench {
+  docker: Dockerode;
+  registry: RegistryService;
+  portal: Portal;
+  /** The latest bundled base manifest; null in smoke mode. */
+  real: BaseManifestView | null;
+  /** Ids of the base copies: everything the bench builds descends from one of them. */
+  baseCopies: string[];
+  /** Cache keys of the bench's builds, whose strata-cache:<key> images are removed at the end. */
+  cacheKeys: Set<string>;
 }
 
-async function dockerBuild(docker: Dockerode, packages: PackageDefinition[], reference: string, nocache: boolean) {
-  const pack = tar.pack();
-  pack.entry({ name: "Dockerfile" }, dockerfile(packages));
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(c as Buffer);
-  const stream = await docker.buildImage(Buffer.concat(chunks) as unknown as NodeJS.ReadableStream, {
-    t: reference,
-    nocache,
-    rm: true,
-    forcerm: true,
-  });
-  await followProgress(stream);
+/** A flavour forked from a base manifest on a fresh base copy, with its first layers saved. */
+interface Subject {
+  label: string;
+  base: { ref: string; id: string };
+  flavourId: string;
+  revision: RevisionView;
 }
 
-async function dockerPush(docker: Dockerode, reference: string) {
-  const colon = reference.lastIndexOf(":");
-  const stream = (await docker
-    .getImage(reference.slice(0, colon))
-    .push({ tag: reference.slice(colon + 1), authconfig: {} } as Record<string, unknown>)) as NodeJS.ReadableStream;
-  await followProgress(stream);
-}
+/** "812 MB", "1.4 MB": whole megabytes once there are enough of them. */
+const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const started = performance.now();
@@ -85,134 +107,290 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [value, (performance.now() - started) / 1000];
 }
 
-function sh(script: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("/bin/sh", ["-ec", script], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d));
-    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${script} exited ${code}`))));
-  });
+function check(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(message);
 }
 
-/** Baseline for (c): the stock tools on the same layer. The layer's path in the save is looked up first, untimed. */
-async function baselineExtract(image: string): Promise<number> {
-  const manifest = JSON.parse(await sh(`docker save ${image} | tar -xO manifest.json`)) as { Layers: string[] }[];
-  const layer = manifest[0].Layers[manifest[0].Layers.length - 1];
-  const [, seconds] = await timed(() => sh(`docker save ${image} | tar -xO ${layer} | gzip -6 > /dev/null`));
-  return seconds;
+// ---------------------------------------------------------------------------------------------------------------
+// Our side, through the API
+
+async function latestBaseManifest(api: Api): Promise<BaseManifestView> {
+  const { baseManifests } = await api.get<{ baseManifests: { id: string; name: string; version: string }[] }>("/base-manifests");
+  const [latest] = baseManifests.filter((m) => m.name === "strata-base" && /^\d+$/.test(m.version)).sort((a, b) => Number(b.version) - Number(a.version));
+  check(latest !== undefined, "no bundled strata-base manifest in the database");
+  return api.get<BaseManifestView>(`/base-manifests/${latest.id}`);
 }
 
-const fmt = (n: number) => n.toFixed(2);
+/** The manifest a round builds on: the real one (or the smoke one) with only its version and base image changed. */
+function manifestYaml(bench: Bench, tiny: boolean, version: string, baseImage: string): string {
+  if (!tiny && bench.real) return toManifestYaml({ ...bench.real.header, version, base_image: baseImage, packages: bench.real.packages });
+  // Named system/base because catalog layers require that package.
+  const echo: PackageDefinitionInput = { category: "system", name: "base", version: "1", steps: ["echo 'strata bench' > /etc/strata-bench"] };
+  return toManifestYaml({ name: "bench-smoke", version, base_image: baseImage, description: "One package that writes a file.", packages: [echo] });
+}
 
-async function main() {
-  fs.mkdirSync(dataDir, { recursive: true });
-  const engine = await ensureDockerEngine({ dataDir });
-  // Throwaway storage for this run: a registry we start keeps its blobs here, and all is deleted at the end.
-  const runDir = path.join(dataDir, `run-${nonce}`);
-  const registry = await ensureRegistry({ dataDir: runDir });
-  const docker = engine.docker;
-  const store = new ArtefactStore(path.join(runDir, "artefacts"));
-  const buildId = `bench-${nonce}`;
-  const cleanup: string[] = [];
-  const built: { cacheKey: string }[] = [];
-  try {
-    await ensureBaseImage(docker, DEFAULT_BASE_IMAGE, { workDir: path.join(dataDir, "work") });
-    const ours = (packages: PackageDefinition[], tag: string) =>
-      timed(async () => {
-        const result = await runPackages({ docker, baseImage: DEFAULT_BASE_IMAGE, packages, buildId, limits, artefactStore: store });
-        const pushed = await tagAndPush(docker, result.imageId, { registry: registry.url, repository: `bench-${nonce}/ours`, tag });
-        built.push(...result.packages.filter((p) => !p.cached));
-        return { result, pushed };
-      });
-    const theirs = (packages: PackageDefinition[], tag: string, nocache: boolean) => {
-      const reference = `${registry.url}/bench-${nonce}/dockerfile:${tag}`;
-      cleanup.push(reference);
-      return timed(async () => {
-        await dockerBuild(docker, packages, reference, nocache);
-        await dockerPush(docker, reference);
-      });
-    };
+async function aptLayer(api: Api, pkg: string): Promise<PackageDefinition> {
+  return (await api.post<{ layer: PackageDefinition }>("/catalog/debian-packages", { packages: [pkg] })).layer;
+}
 
-    // One untimed cold build on each side first: the first apt run after an engine start pays for DNS, the
-    // mirror's connection and cold page caches, which would otherwise land on whichever side goes first.
-    await theirs(packagesFor(`${nonce}-warmup-d`).flavour, "warmup", true);
-    await ours(packagesFor(`${nonce}-warmup-o`).flavour, "warmup");
+function saveRevision(api: Api, flavourId: string, after: RevisionView, layer: PackageDefinition): Promise<RevisionView> {
+  return api.post<RevisionView>(`/flavours/${flavourId}/revisions`, { layers: [...after.layers, layer], parentRevision: after.number, message: `add ${layer.name}` });
+}
 
-    // Other work on the machine makes single timings noisy: every comparison runs in several rounds,
-    // alternating which side goes first (warm mirror or page caches then favour each side in turn),
-    // and the ratio is of the summed times.
-    const totals = { cold: [0, 0], apt: [0, 0], tiny: [0, 0] };
-    let cold: Awaited<ReturnType<typeof ours>>[0] | undefined;
-    for (let round = 0; round < ROUNDS; round++) {
-      const id = `${nonce}-${round}`;
-      const { flavour, extraApt, extraTiny } = packagesFor(id);
-      const pair = async (name: keyof typeof totals, packages: PackageDefinition[], nocache: boolean, rep = 0) => {
-        const runOurs = () => ours(packages, `${name}-${id}-${rep}`);
-        const runTheirs = () => theirs(packages, `${name}-${id}-${rep}`, nocache);
-        let oursResult: Awaited<ReturnType<typeof ours>>;
-        let theirsSeconds: number;
-        if ((round + rep) % 2 === 0) {
-          oursResult = await runOurs();
-          [, theirsSeconds] = await runTheirs();
-        } else {
-          [, theirsSeconds] = await runTheirs();
-          oursResult = await runOurs();
-        }
-        totals[name][0] += oursResult[1];
-        totals[name][1] += theirsSeconds;
-        console.log(`    round ${round + 1} ${name}: ours ${fmt(oursResult[1])}s, docker ${fmt(theirsSeconds)}s`);
-        return oursResult[0];
-      };
-      const coldRun = await pair("cold", flavour, true);
-      cold ??= coldRun;
-      const warm = await pair("apt", [...flavour, extraApt], false);
-      if (warm.result.packages.filter((p) => !p.cached).length !== 1) throw new Error("the +1 rebuild rebuilt more than one package");
-      for (let rep = 0; rep < TINY_REPEATS; rep++) await pair("tiny", [...flavour, extraTiny(rep)], false, rep);
+/** A base copy, its base manifest version (published as admin) and a customer's flavour of it with one apt layer. */
+async function prepareSubject(bench: Bench, label: string, tiny: boolean): Promise<Subject> {
+  const { admin, customer } = bench.portal;
+  const base = await copyBaseImage(bench.docker, DEFAULT_BASE_IMAGE, `strata/debian:bench-${nonce}-${label}`, `${nonce}-${label}`);
+  bench.baseCopies.push(base.id);
+  const manifest = await admin.post<{ id: string }>("/base-manifests", { yaml: manifestYaml(bench, tiny, `bench-${nonce}-${label}`, base.ref) });
+  const flavour = await customer.post<{ id: string; latest: RevisionView }>("/flavours", { baseManifestId: manifest.id, name: `bench-${label}` });
+  const revision = await saveRevision(customer, flavour.id, flavour.latest, await aptLayer(customer, FIRST_APT));
+  return { label, base, flavourId: flavour.id, revision };
+}
+
+async function logTail(api: Api, buildId: string, lines = 30): Promise<string> {
+  const all: string[] = [];
+  for (let after = 0; ; ) {
+    const page = (await api.get<{ lines: { id: number; line: string }[] }>(`/builds/${buildId}/logs?after=${after}&limit=5000`)).lines;
+    all.push(...page.map((l) => l.line));
+    if (page.length < 5000) break;
+    after = page[page.length - 1].id;
+  }
+  return all.slice(-lines).join("\n");
+}
+
+/** Presses Build on `revision` and polls the build until it is final; throws unless it succeeded. */
+async function buildToPushed(bench: Bench, flavourId: string, revision: number): Promise<BuildView> {
+  const { customer } = bench.portal;
+  const { id } = await customer.post<BuildView>(`/flavours/${flavourId}/builds`, { revision });
+  const deadline = Date.now() + BUILD_TIMEOUT_MS;
+  for (;;) {
+    bench.portal.assertRunning();
+    const build = await customer.get<BuildView>(`/builds/${id}`);
+    for (const p of build.packages) if (p.cacheKey) bench.cacheKeys.add(p.cacheKey);
+    if (build.status === "succeeded") return build;
+    if (build.status === "failed" || build.status === "cancelled") {
+      throw new Error(`build ${build.version} ${build.status}: ${build.error}\nlast lines of its log:\n${await logTail(customer, id)}`);
     }
-    const ratio = (name: keyof typeof totals) => totals[name][0] / totals[name][1];
-    console.log(`(a) cold build+push, ${ROUNDS} rounds: ours ${fmt(totals.cold[0])}s, docker build ${fmt(totals.cold[1])}s, ratio ${fmt(ratio("cold"))} (target <= 1.15)`);
-    console.log(`(b) +1 layer (apt) rebuild+push: ours ${fmt(totals.apt[0])}s, docker build ${fmt(totals.apt[1])}s, ratio ${fmt(ratio("apt"))} (target <= 1.3)`);
-    console.log(`    +1 layer (echo, ${TINY_REPEATS} per round) rebuild+push: ours ${fmt(totals.tiny[0])}s, docker build ${fmt(totals.tiny[1])}s, ratio ${fmt(ratio("tiny"))}`);
-
-    // (c) extraction of one layer: the biggest of the cold build, and the base root filesystem.
-    // Best of two for each side, for the same reason as the rounds above.
-    const packages = cold!.result.packages;
-    const biggest = [...packages].sort((a, b) => b.artefact.uncompressedSize - a.artefact.uncompressedSize)[0];
-    const parentOfBiggest = packages[packages.indexOf(biggest) - 1]?.imageId ?? DEFAULT_BASE_IMAGE;
-    const layers = [
-      { name: `package ${biggest.id}`, image: biggest.imageId, parent: parentOfBiggest },
-      { name: "base rootfs", image: DEFAULT_BASE_IMAGE, parent: null },
-    ];
-    for (const layer of layers) {
-      const baseline = Math.min(await baselineExtract(layer.image), await baselineExtract(layer.image));
-      for (const method of ["upperdir", "save"] as const) {
-        let best = Infinity;
-        let mb = 0;
-        for (let i = 0; i < 2; i++) {
-          const [artefact, seconds] = await timed(() =>
-            extractArtefact(docker, { imageId: layer.image, parentImageId: layer.parent, filter: {}, store, method, gzipLevel: 6 }),
-          );
-          best = Math.min(best, seconds);
-          mb = artefact.uncompressedSize / 1e6;
-        }
-        console.log(
-          `(c) extract ${layer.name} (${fmt(mb)} MB of tar) via ${method}: ${fmt(mb / best)} MB/s, docker save|tar|gzip -6 ${fmt(mb / baseline)} MB/s, ` +
-            `ratio ${fmt(baseline / best)} (target >= 0.8)`,
-        );
-      }
-    }
-  } finally {
-    for (const reference of cleanup) await removeImage(docker, reference).catch(() => {});
-    // The bench's cache images are this run's only (nonce keys): drop them, newest first.
-    for (const p of built.reverse()) await removeImage(docker, `strata-cache:${p.cacheKey}`).catch(() => {});
-    await sweepLeftovers(docker, { buildId }).catch(() => {});
-    await registry.stop();
-    await engine.stop();
-    fs.rmSync(runDir, { recursive: true, force: true });
+    check(Date.now() < deadline, `build ${build.version} did not finish within ${BUILD_TIMEOUT_MS / 60_000} min`);
+    await sleep(POLL_MS);
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+/** The registry has `<repository>:<tag>` of `ref` (as a docker pull would ask for it). */
+async function assertPushed(registry: RegistryService, ref: string | null): Promise<void> {
+  const m = ref ? /^[^/]+\/(.+):([^:/]+)$/.exec(ref) : null;
+  check(m !== null, `not an image reference: ${ref}`);
+  const res = await fetch(`${registry.apiBase}/v2/${m[1]}/manifests/${m[2]}`, {
+    method: "HEAD",
+    headers: { accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json" },
+  });
+  check(res.ok, `${ref} is not in the registry (HTTP ${res.status})`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The baseline side
+
+async function baselineBuild(bench: Bench, subject: Subject, packages: PackageDefinition[], tag: string, noCache: boolean) {
+  const ref = `${bench.registry.url}/bench-${nonce}/dockerfile:${tag}`;
+  const context = await dockerContextOf(subject.base.ref, packages);
+  const result = await dockerBuildAndPush(context, ref, { noCache });
+  await assertPushed(bench.registry, ref);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The measurements
+
+interface RoundResult {
+  cold: { ours: number; baseline: number };
+  layer: { ours: number; baseline: number };
+  rebuild: number;
+  extraction: { packageId: string; bytes: number; ours: number; baseline: number };
+}
+
+/** Rounds alternate which side goes first: warm mirror connections or page caches then favour each side in turn. */
+const oursFirstIn = (round: number) => round % 2 === 1;
+
+/** Runs `ours` and `baseline` one after the other, in the order given. */
+async function pair<A, B>(oursFirst: boolean, ours: () => Promise<A>, baseline: () => Promise<B>): Promise<[A, B]> {
+  if (oursFirst) {
+    const a = await ours();
+    return [a, await baseline()];
+  }
+  const b = await baseline();
+  return [await ours(), b];
+}
+
+/** One untimed small cold build on each side: the first apt run after an engine start pays for DNS and the mirror. */
+async function warmUp(bench: Bench): Promise<void> {
+  const subject = await prepareSubject(bench, "warmup", true);
+  const [, seconds] = await timed(() => buildToPushed(bench, subject.flavourId, subject.revision.number));
+  const baseline = await baselineBuild(bench, subject, subject.revision.packages, "warmup", true);
+  log(`warm-up (untimed): ours ${seconds.toFixed(1)} s, docker build ${baseline.seconds.toFixed(1)} s`);
+}
+
+/** (d) on the biggest package layer of `build`: the builder's extraction and the stock pipeline, once each. */
+async function measureExtraction(bench: Bench, subject: Subject, build: BuildView, round: number): Promise<RoundResult["extraction"]> {
+  const biggest = [...build.packages].sort((a, b) => (b.artefact?.uncompressedSize ?? 0) - (a.artefact?.uncompressedSize ?? 0))[0];
+  const imageOf = async (key: string | null) => {
+    const image = key ? await inspectImage(bench.docker, cacheTag(key)) : null;
+    check(image !== null, `the engine has no cache image for key ${key}`);
+    return image.Id;
+  };
+  const imageId = await imageOf(biggest.cacheKey);
+  const parentImageId = biggest.position === 0 ? subject.base.id : await imageOf(build.packages[biggest.position - 1].cacheKey);
+  const definition = subject.revision.packages[biggest.position];
+  // Untimed: finds the layer in the save stream, and leaves the image's files in the page cache for both sides.
+  const layer = await lastSavedLayer(bench.docker, imageId);
+  const store = new ArtefactStore(path.join(runDir, `extract-${subject.label}`));
+  const compression = compressionFromEnv();
+  const out = path.join(runDir, `layer-${subject.label}.tar.zst`);
+  try {
+    const [[artefact, ours], baseline] = await pair(
+      oursFirstIn(round),
+      () => timed(() => extractArtefact(bench.docker, { imageId, parentImageId, filter: { includes: definition.includes, excludes: definition.excludes }, store, method: "save", compression })),
+      () => saveTarZstd(imageId, layer.path, out),
+    );
+    log(
+      `round ${round} (d) ${biggest.packageId}: layer ${megabytes(layer.bytes)}; ours ${ours.toFixed(1)} s (${compression.kind} ${compression.level} → ${megabytes(artefact.size)}), ` +
+        `docker save | tar | zstd -1 ${baseline.toFixed(1)} s (→ ${megabytes(fs.statSync(out).size)})`,
+    );
+    return { packageId: biggest.packageId, bytes: layer.bytes, ours, baseline };
+  } finally {
+    fs.rmSync(store.root, { recursive: true, force: true });
+    fs.rmSync(out, { force: true });
+  }
+}
+
+async function measureRound(bench: Bench, round: number): Promise<RoundResult> {
+  const subject = await prepareSubject(bench, `r${round}`, SMOKE);
+  const oursFirst = oursFirstIn(round);
+  const { customer } = bench.portal;
+  const say = (what: string, ours: number, baseline: number) => log(`round ${round} ${what}: ours ${ours.toFixed(1)} s, docker ${baseline.toFixed(1)} s`);
+
+  // (a) cold
+  const [[cold, coldSeconds], coldBaseline] = await pair(
+    oursFirst,
+    () => timed(() => buildToPushed(bench, subject.flavourId, subject.revision.number)),
+    () => baselineBuild(bench, subject, subject.revision.packages, `r${round}-cold`, true),
+  );
+  check(cold.packages.every((p) => p.cached === false), "(a): our cold build reused a cached package; the base copy did not make the keys new");
+  await assertPushed(bench.registry, cold.imageRef);
+  say(`(a) cold, ${cold.packages.length} packages`, coldSeconds, coldBaseline.seconds);
+
+  // (b) one added layer: saving the revision is part of what the user waits for
+  const extra = await aptLayer(customer, SECOND_APT);
+  const [[{ revision, build: layered }, layerSeconds], layerBaseline] = await pair(
+    oursFirst,
+    () =>
+      timed(async () => {
+        const revision = await saveRevision(customer, subject.flavourId, subject.revision, extra);
+        return { revision, build: await buildToPushed(bench, subject.flavourId, revision.number) };
+      }),
+    () => baselineBuild(bench, subject, [...subject.revision.packages, extra], `r${round}-layer`, false),
+  );
+  check(layered.packages.filter((p) => !p.cached).length === 1, "(b): our build of the added layer rebuilt more than that layer");
+  check(layerBaseline.stepsRun === 1, `(b): docker build ran ${layerBaseline.stepsRun} instructions, not only the new RUN; its cache was not warm`);
+  await assertPushed(bench.registry, layered.imageRef);
+  say("(b) one added layer", layerSeconds, layerBaseline.seconds);
+
+  // (c) the same revision again
+  const [rebuild, rebuildSeconds] = await timed(() => buildToPushed(bench, subject.flavourId, revision.number));
+  check(rebuild.packages.every((p) => p.cached), "(c): the rebuild of an unchanged revision built a package");
+  await assertPushed(bench.registry, rebuild.imageRef);
+  say("(c) unchanged rebuild (vs (b)'s docker)", rebuildSeconds, layerBaseline.seconds);
+
+  const extraction = await measureExtraction(bench, subject, cold, round);
+  return { cold: { ours: coldSeconds, baseline: coldBaseline.seconds }, layer: { ours: layerSeconds, baseline: layerBaseline.seconds }, rebuild: rebuildSeconds, extraction };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The report
+
+function report(results: RoundResult[]): void {
+  const sum = (pick: (r: RoundResult) => number) => results.reduce((total, r) => total + pick(r), 0);
+  const s = (seconds: number) => `${seconds.toFixed(1)} s`;
+  const cold = { ours: sum((r) => r.cold.ours), baseline: sum((r) => r.cold.baseline) };
+  const layer = { ours: sum((r) => r.layer.ours), baseline: sum((r) => r.layer.baseline) };
+  const rebuild = sum((r) => r.rebuild);
+  const bytes = sum((r) => r.extraction.bytes);
+  const mbps = (seconds: number) => `${megabytes(bytes / seconds)}/s`;
+  const extraction = { ours: sum((r) => r.extraction.ours), baseline: sum((r) => r.extraction.baseline) };
+  const rows = [
+    { what: "(a) cold: Build → pushed", ours: s(cold.ours), baseline: s(cold.baseline), ratio: cold.ours / cold.baseline, target: TARGETS.cold, atMost: true },
+    { what: "(b) one added layer: save + Build → pushed", ours: s(layer.ours), baseline: s(layer.baseline), ratio: layer.ours / layer.baseline, target: TARGETS.layer, atMost: true },
+    { what: "(c) unchanged revision: Build → pushed", ours: s(rebuild), baseline: `${s(layer.baseline)} (b)`, ratio: rebuild / layer.baseline, target: TARGETS.rebuild, atMost: true },
+    {
+      what: `(d) extraction of ${results[0].extraction.packageId}`,
+      ours: mbps(extraction.ours),
+      baseline: mbps(extraction.baseline),
+      ratio: extraction.baseline / extraction.ours,
+      target: TARGETS.extraction,
+      atMost: false,
+    },
+  ];
+  const header = ["", "ours", "baseline", "ours/baseline", "target", ""];
+  const cells = rows.map((r) => [r.what, r.ours, r.baseline, r.ratio.toFixed(2), `${r.atMost ? "≤" : "≥"} ${r.target.toFixed(2)}`, (r.atMost ? r.ratio <= r.target : r.ratio >= r.target) ? "PASS" : "MISS"]);
+  const widths = header.map((_, i) => Math.max(...[header, ...cells].map((row) => row[i].length)));
+  console.log(`\nStrata builder vs docker build, ${results.length} round(s)${SMOKE ? " — SMOKE (tiny base manifest; not a measurement)" : ""}`);
+  for (const row of [header, ...cells]) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("   "));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main(teardown: Teardown): Promise<void> {
+  if (process.env.REGISTRY_URL) log(`ignoring REGISTRY_URL=${process.env.REGISTRY_URL}: the bench pushes to a registry of its own on 127.0.0.1:${REGISTRY_PORT}`);
+  delete process.env.REGISTRY_URL;
+  const overrides = Object.keys(process.env).filter((name) => /^STRATA_(BUILD_|WORKER_CONCURRENCY|ARTEFACT_COMPRESSION|EXTRACT_)/.test(name));
+  if (overrides.length) log(`warning: ${overrides.join(", ")} set: the worker does not run with the defaults users get`);
+
+  const services = await startServices({ dataDir, runDir, registryPort: REGISTRY_PORT, log }, teardown);
+  const baseCopies: string[] = [];
+  const cacheKeys = new Set<string>();
+  // Deferred before the web and worker start, so it runs after they have stopped.
+  teardown.defer("remove the bench's images", async () => {
+    const removed = await removeImageTrees(services.docker, baseCopies);
+    // Normally gone with the trees already (a cache image's parent is the image it was built on).
+    for (const key of cacheKeys) await removeImage(services.docker, cacheTag(key), undefined, { force: true });
+    log(`removed the bench's images: ${removed} built on its base copies, ${cacheKeys.size} cache keys`);
+  });
+  log(`base image ${DEFAULT_BASE_IMAGE}: ${(await ensureBaseImage(services.docker, DEFAULT_BASE_IMAGE, { workDir: dataDir, log: { debug() {}, info: log, warn: log, error: log } })).slice(0, 19)}`);
+  const portal = await startPortal(services, { runDir, nonce, env: { STRATA_CACHE_REPOSITORY: `bench-cache-${nonce}` }, log }, teardown);
+  const bench: Bench = { ...services, portal, real: SMOKE ? null : await latestBaseManifest(portal.customer), baseCopies, cacheKeys };
+  log(
+    bench.real
+      ? `flavour: ${bench.real.name} ${bench.real.version} (${bench.real.packages.length} packages) + apt ${FIRST_APT}, then + apt ${SECOND_APT}; ${ROUNDS} round(s)`
+      : `SMOKE: a one-package base manifest + apt ${FIRST_APT}, then + apt ${SECOND_APT}; ${ROUNDS} round(s)`,
+  );
+
+  await warmUp(bench);
+  const results: RoundResult[] = [];
+  for (let round = 1; round <= ROUNDS; round++) results.push(await measureRound(bench, round));
+  report(results);
+}
+
+const teardown = new Teardown();
+let stopping: Promise<void> | undefined;
+const stop = () => (stopping ??= teardown.run(log));
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping everything the bench started`);
+    void stop().finally(() => process.exit(130));
+  });
+}
+
+const started = performance.now();
+main(teardown)
+  .then(
+    () => 0,
+    (err: unknown) => {
+      console.error(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      return 1;
+    },
+  )
+  .then(async (code) => {
+    await stop();
+    log(`done in ${((performance.now() - started) / 60_000).toFixed(1)} min`);
+    process.exit(code);
+  });

@@ -1,0 +1,196 @@
+// The real Strata stack for a benchmark, started the way `npm test` starts it but on ports and data of the bench's own:
+// embedded PostgreSQL, the Docker engine, a registry, the web server and one worker; plus a small REST client.
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { eq } from "drizzle-orm";
+import type Dockerode from "dockerode";
+import { createDb } from "@/lib/db";
+import { users } from "@/lib/db/schema";
+import { prepareDatabase } from "@/lib/db/prepare";
+import { ensureAdmin } from "@/lib/auth/seed-admin";
+import { signUp } from "@/lib/auth/sign-up";
+import { loadActor } from "@/lib/auth/actor";
+import { createToken } from "@/lib/auth/tokens";
+import type { Logger } from "@/lib/log";
+import { startEmbeddedPostgres } from "@/scripts/dev-stack/postgres";
+import { ensureDockerEngine } from "@/scripts/dev-stack/docker";
+import { ensureRegistry, type RegistryService } from "@/scripts/dev-stack/registry";
+import { ensureNextBuild } from "@/scripts/dev-stack/next-build";
+import { startProcess, waitFor, type Managed } from "@/scripts/dev-stack/processes";
+
+/** What was started, stopped in reverse order; each step runs once, whether the bench succeeded, failed or was interrupted. */
+export class Teardown {
+  private readonly steps: { what: string; run: () => Promise<unknown> }[] = [];
+
+  defer(what: string, run: () => Promise<unknown>): void {
+    this.steps.push({ what, run });
+  }
+
+  async run(log: (msg: string) => void): Promise<void> {
+    for (let step = this.steps.pop(); step; step = this.steps.pop()) {
+      try {
+        await step.run();
+      } catch (err) {
+        log(`could not ${step.what}: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+/** The REST API as a script calls it: `Authorization: Bearer` over the plain-HTTP port; errors carry the API's message. */
+export class Api {
+  constructor(
+    readonly base: string,
+    private readonly token: string,
+  ) {}
+
+  get<T>(route: string): Promise<T> {
+    return this.call<T>("GET", route);
+  }
+
+  post<T>(route: string, body: unknown): Promise<T> {
+    return this.call<T>("POST", route, body);
+  }
+
+  private async call<T>(method: string, route: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.base}/api/v1${route}`, {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) {
+      let message = text.slice(0, 300);
+      try {
+        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new Error(`${method} /api/v1${route}: HTTP ${res.status}: ${message}`);
+    }
+    return (text ? JSON.parse(text) : null) as T;
+  }
+}
+
+export interface Services {
+  docker: Dockerode;
+  registry: RegistryService;
+  databaseUrl: string;
+}
+
+/** A port nobody listens on now, on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const loggerOf = (log: (msg: string) => void): Logger => ({ debug: () => {}, info: log, warn: log, error: log });
+
+/**
+ * The engine (the machine's own, started only when none answers), a registry on `registryPort` with its storage in
+ * `runDir`, and a fresh embedded PostgreSQL in `runDir` with the migrations and bundled base manifests applied.
+ */
+export async function startServices(
+  opts: { dataDir: string; runDir: string; registryPort: number; log: (msg: string) => void },
+  teardown: Teardown,
+): Promise<Services> {
+  const logger = loggerOf(opts.log);
+  fs.mkdirSync(opts.runDir, { recursive: true });
+  teardown.defer(`remove ${opts.runDir}`, async () => fs.rmSync(opts.runDir, { recursive: true, force: true }));
+  const engine = await ensureDockerEngine({ dataDir: opts.dataDir, log: logger });
+  teardown.defer("stop dockerd", engine.stop);
+  const registry = await ensureRegistry({ dataDir: opts.runDir, port: opts.registryPort, log: logger });
+  teardown.defer("stop the registry", registry.stop);
+  opts.log(`${engine.started ? "started" : "using"} the Docker engine; ${registry.started ? "started" : "using"} the registry at ${registry.url}`);
+  const pg = await startEmbeddedPostgres({ root: path.join(opts.runDir, "postgres"), port: await freePort() });
+  teardown.defer("stop PostgreSQL", pg.stop);
+  await prepareDatabase(pg.url);
+  return { docker: engine.docker, registry, databaseUrl: pg.url };
+}
+
+/** A password the sign-up rules accept; nobody signs in with it. */
+const throwawayPassword = () => `Bench-${randomBytes(12).toString("base64url")}-9z`;
+
+/** The platform admin and a customer of a new organisation, each with a personal access token (made with the lib, as the settings page would). */
+async function makeAccounts(databaseUrl: string, adminEmail: string, nonce: string) {
+  const { db, pool } = createDb(databaseUrl, { max: 2 });
+  try {
+    await ensureAdmin(db, { email: adminEmail, password: throwawayPassword() });
+    const [admin] = await db.select({ id: users.id }).from(users).where(eq(users.email, adminEmail));
+    const customer = await signUp(db, { email: `bench-${nonce}@bench.strata.test`, name: "Benchmark", organisation: `Bench ${nonce}`, password: throwawayPassword() });
+    const token = async (userId: string) => (await createToken(db, await loadActor(db, userId, "session"), { name: `bench ${nonce}` })).token;
+    return { admin: await token(admin.id), customer: await token(customer.userId) };
+  } finally {
+    await pool.end();
+  }
+}
+
+export interface Portal {
+  /** A customer of a fresh organisation. */
+  customer: Api;
+  admin: Api;
+  /** Throws when the web server or the worker has exited. */
+  assertRunning(): void;
+}
+
+/**
+ * The web server (after `next build` when its sources changed) and ONE worker with the default build settings,
+ * as `npm test` starts them; returns when both are ready. `env` is added to theirs (the worker's cache repository).
+ */
+export async function startPortal(
+  services: Services,
+  opts: { runDir: string; nonce: string; env: Record<string, string>; log: (msg: string) => void },
+  teardown: Teardown,
+): Promise<Portal> {
+  const adminEmail = "admin@bench.strata.test";
+  const tokens = await makeAccounts(services.databaseUrl, adminEmail, opts.nonce);
+  ensureNextBuild(opts.log);
+  const [httpsPort, httpPort] = [await freePort(), await freePort()];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: "production",
+    NEXT_TELEMETRY_DISABLED: "1",
+    DATABASE_URL: services.databaseUrl,
+    STRATA_DATA_DIR: opts.runDir,
+    HOST: "127.0.0.1",
+    PORT: String(httpsPort),
+    HTTP_PORT: String(httpPort),
+    NEXTAUTH_URL: `https://localhost:${httpsPort}`,
+    STRATA_ADMIN_EMAIL: adminEmail,
+    REGISTRY_URL: services.registry.url,
+    STRATA_LOG_REQUESTS: "0",
+    ...opts.env,
+  };
+  const children: Managed[] = [];
+  const start = (name: string, script: string) => {
+    const child = startProcess(name, script, env);
+    children.push(child);
+    teardown.defer(`stop the ${name}`, () => child.stop());
+    return child;
+  };
+  start("web", "scripts/web.ts");
+  const worker = start("worker", "workers/index.ts");
+  const assertRunning = () => {
+    for (const { name, child } of children) if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the ${name} process exited (${child.exitCode ?? child.signalCode})`);
+  };
+  const base = `http://127.0.0.1:${httpPort}`;
+  let workerReady = false;
+  worker.child.stdout!.on("data", (chunk: Buffer) => {
+    if (/\] ready \(pid/.test(chunk.toString())) workerReady = true;
+  });
+  const exited = Promise.race(children.map((c) => c.exited.then((code) => Promise.reject(new Error(`the ${c.name} process exited (code ${code}) before it was ready`)))));
+  const ready = (async () => {
+    await waitFor("the worker", async () => workerReady, 120_000);
+    await waitFor("the web server", async () => (await fetch(`${base}/api/health`)).status > 0, 180_000);
+  })();
+  await Promise.race([ready, exited]);
+  return { customer: new Api(base, tokens.customer), admin: new Api(base, tokens.admin), assertRunning };
+}
