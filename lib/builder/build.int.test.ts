@@ -166,6 +166,16 @@ describe("build, cache and push", () => {
     const publisher = new SharedCachePublisher(docker, cache);
     for (const p of result.packages) publisher.ensure(p.id, p.cacheKey, p.imageId, { justBuilt: true });
     await publisher.flush();
+    // Read back from the registry, the package's layer gives the same artefact as the engine's save stream.
+    const fromRegistry = await extractArtefact(docker, {
+      imageId: second.imageId,
+      parentImageId: first.imageId,
+      filter: { includes: hello.includes, excludes: hello.excludes },
+      store,
+      registry: { client: cache.registry, repository: cache.repository, tag: second.cacheKey },
+    });
+    expect(fromRegistry.method).toBe("registry");
+    expect(fromRegistry.digest).toBe(second.artefact.digest);
     const layer = await finalLayer({ flavour: "kiosk", version: "1.0.0", baseVersion: "test", buildId: "test-two", hostname: "" }, new Date());
     const pushed = await publishImage({
       registry: cache.registry,

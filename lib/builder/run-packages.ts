@@ -136,19 +136,20 @@ export async function runPackages(opts: RunPackagesOptions): Promise<RunPackages
       let imageId: string;
       let cached: boolean;
       let cacheSource: "engine" | "registry" | undefined;
+      let inRegistry: Promise<void> | undefined;
       try {
         if (opts.signal?.aborted) throw new BuildCancelledError(id);
         key = computeKey(parentKey, def, opts.buildEnv);
         opts.onPackage?.({ type: "started", id, index, total: opts.packages.length, cacheKey: key });
         ({ imageId, cached, source: cacheSource } = await imageFor(opts, def, { key, parentImage, index, log, withKeyLock }));
         // The registry gets every image it lacks (a pulled one it has already).
-        if (cacheSource !== "registry") opts.publisher?.ensure(id, key, imageId, { justBuilt: !cached });
+        inRegistry = cacheSource === "registry" ? Promise.resolve() : opts.publisher?.ensure(id, key, imageId, { justBuilt: !cached });
       } catch (caught) {
         throw fail(id, index, caught);
       }
       // The previous extraction must be done before this one starts (and its failure stops the build).
       if (extracting) await extracting;
-      const ctx = { key, imageId, parentImage, log };
+      const ctx = { key, imageId, parentImage, log, inRegistry };
       extracting = artefactOf(opts, def, ctx).then(
         ({ artefact, method }) => {
           const result = { id, cacheKey: ctx.key, cached, cacheSource, imageId: ctx.imageId, durationMs: Date.now() - started, artefact, extractMethod: method };
@@ -209,10 +210,12 @@ async function imageFor(
 async function artefactOf(
   opts: RunPackagesOptions,
   def: PackageDefinition,
-  ctx: { key: string; imageId: string; parentImage: string; log: Logger },
+  ctx: { key: string; imageId: string; parentImage: string; log: Logger; inRegistry?: Promise<void> },
 ): Promise<{ artefact: Artefact; method?: ExtractionMethod }> {
   const indexed = opts.artefactStore.loadIndex<Artefact>(ctx.key);
   if (indexed && opts.artefactStore.has(indexed.digest)) return { artefact: indexed };
+  // With a shared cache the layer is read from the registry once the push is done; without, from the engine.
+  const fromRegistry = opts.sharedCache && ctx.inRegistry && (await ctx.inRegistry.then(() => true, () => false));
   const { method, ...artefact } = await extractArtefact(opts.docker, {
     imageId: ctx.imageId,
     parentImageId: ctx.parentImage,
@@ -220,6 +223,7 @@ async function artefactOf(
     store: opts.artefactStore,
     compression: opts.compression,
     method: opts.extractMethod ?? "save",
+    registry: fromRegistry ? { client: opts.sharedCache!.registry, repository: opts.sharedCache!.repository, tag: ctx.key } : undefined,
     signal: opts.signal,
     log: ctx.log,
   });

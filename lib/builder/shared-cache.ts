@@ -128,12 +128,16 @@ export class SharedCachePublisher {
     private readonly log: Logger = silentLogger,
   ) {}
 
-  /** Makes sure the registry has `tag` (a cache key or a base tag); `known` skips the check for an image just built. */
-  ensure(what: string, tag: string, imageId: string, opts: { justBuilt?: boolean } = {}): void {
+  /**
+   * Makes sure the registry has `tag` (a cache key or a base tag); `justBuilt` skips the check for an image just
+   * built. Resolves when the registry has it (extraction then reads the layer from there), rejects when the push
+   * failed; the failure is also kept for flush(), so the promise may be ignored.
+   */
+  ensure(what: string, tag: string, imageId: string, opts: { justBuilt?: boolean } = {}): Promise<void> {
     this.pending++;
-    this.chain = this.chain.then(async () => {
+    const done = this.chain.then(async () => {
       try {
-        if (this.failure) return;
+        if (this.failure) throw this.failure;
         if (!opts.justBuilt && (await sharedHas(this.cache, tag))) return;
         this.current = { what, doneBytes: 0, totalBytes: 0 };
         const started = Date.now();
@@ -144,11 +148,15 @@ export class SharedCachePublisher {
         this.log.debug("shared cache: pushed", { what, tag, ms: Date.now() - started });
       } catch (err) {
         this.failure ??= err as Error;
+        throw err;
       } finally {
         this.current = null;
         this.pending--;
       }
     });
+    this.chain = done.catch(() => {});
+    done.catch(() => {});
+    return done;
   }
 
   /** What is being pushed right now, and how many pushes wait behind it. */

@@ -48,7 +48,7 @@ export interface Artefact {
   compression: Compression;
 }
 
-export type ExtractionMethod = "upperdir" | "save" | "empty";
+export type ExtractionMethod = "registry" | "upperdir" | "save" | "empty";
 
 export interface ExtractFilter {
   includes?: readonly string[];

@@ -1,7 +1,9 @@
 // Extracts the artefact of one package: the layer its commit added, streamed out of the engine, filtered, repacked, compressed and stored by digest.
 //
-// Two honest sources for that layer, both streaming (no copy of the image on our disk):
-// - "save" (the default): `docker save` (GET /images/{id}/get) streams every layer of the image; the outer tar
+// Three honest sources for that layer, all streaming (no copy of the image on our disk):
+// - "registry" (the default in builds): the layer's blob in the registry, which the shared cache pushed anyway;
+//   only that layer's bytes travel, gunzipped and checked against the image's diffID.
+// - "save" (the fallback, and the default outside builds): `docker save` (GET /images/{id}/get) streams every layer of the image; the outer tar
 //   is parsed with tar-stream, every layer but the wanted one is skipped as a stream, and the
 //   wanted one is verified against the image's diffID while it is processed. Works with any engine,
 //   local or remote, without privileges; the engine itself reads the whole image.
@@ -11,7 +13,7 @@
 //   Node cannot read xattrs, so `getfattr` (Debian package `attr`) lists the opaque ones. It reads
 //   the engine's data root directly, so it needs root and a local engine; it checks the storage
 //   driver first and falls back to "save" when anything is off.
-// Both feed the same filter and repacker, so they produce the same bytes and digest.
+// All feed the same filter and repacker, so they produce the same bytes and digest.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
@@ -21,7 +23,8 @@ import { silentLogger, type Logger } from "../../log";
 import { engineCall, inspectImage } from "../engine/images";
 import type { Artefact, ExtractionMethod } from "./filter";
 import { repackLayer, type RepackOptions } from "./repack";
-import { savedLayerEntries, upperDirEntries } from "./sources";
+import { registryLayerEntries, savedLayerEntries, upperDirEntries } from "./sources";
+import type { RegistryClient } from "../../registry/client";
 
 export * from "./filter";
 export * from "./repack";
@@ -61,6 +64,12 @@ export interface ExtractOptions extends RepackOptions {
   parentImageId: string | null;
   /** "save" (default): the engine's save stream. "auto": upperdir when the engine allows it, else save. */
   method?: "auto" | "upperdir" | "save";
+  /**
+   * Where the image is in the registry (the shared cache pushed it): the layer is then read from there, only its
+   * own bytes, instead of the engine's save stream, which writes out the whole image first. Falls back to the
+   * save stream when the registry does not hold that exact layer.
+   */
+  registry?: { client: RegistryClient; repository: string; tag: string };
   log?: Logger;
 }
 
@@ -95,6 +104,23 @@ export async function extractArtefact(docker: Dockerode, opts: ExtractOptions): 
       // The fast path is an optimisation: in "auto", anything odd there falls back to the save stream.
       if (want !== "auto" || opts.signal?.aborted) throw err;
       log.warn("extract: overlay fast path failed, using docker save", { imageId: opts.imageId, error: (err as Error).message });
+    }
+  }
+
+  if (opts.registry && want === "save") {
+    const { client, repository, tag } = opts.registry;
+    try {
+      const manifest = (await client.getManifest(repository, tag)).manifest as { layers?: { digest: string }[] };
+      const top = manifest.layers?.length === layers.length ? manifest.layers[layers.length - 1] : undefined;
+      if (top) {
+        const artefact = await repackLayer(registryLayerEntries(await client.openBlob(repository, top.digest), diffId), opts);
+        log.debug("extract: done", { imageId: opts.imageId, method: "registry", ms: Date.now() - started });
+        return { ...artefact, method: "registry" };
+      }
+      log.warn("extract: the registry's image has other layers, using docker save", { imageId: opts.imageId, tag });
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      log.warn("extract: reading the layer from the registry failed, using docker save", { imageId: opts.imageId, error: (err as Error).message });
     }
   }
 

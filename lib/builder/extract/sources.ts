@@ -5,6 +5,7 @@ import { once } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
 import { Transform, type Readable } from "node:stream";
+import zlib from "node:zlib";
 import tar from "tar-stream";
 import { tarEntries, type LayerSource } from "./repack";
 
@@ -154,3 +155,36 @@ export async function* savedLayerEntries(save: Readable, diffId: string): LayerS
   if (!found) throw new Error(`docker save did not contain the layer ${diffId}`);
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Source 3: the layer's blob in the registry (the shared cache pushed it anyway).
+
+/**
+ * The entries of one gzip layer blob read from the registry: only that layer's bytes travel (the save stream
+ * makes the engine write out the whole image first). The blob's digest is checked by the client; the
+ * uncompressed bytes are hashed as they pass and checked against the image's diffID at the end.
+ */
+export async function* registryLayerEntries(blob: Readable, diffId: string): LayerSource {
+  const wantHex = diffId.replace(/^sha256:/, "");
+  const hash = createHash("sha256");
+  const gunzip = zlib.createGunzip({ chunkSize: 256 * 1024 });
+  const hashing = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  blob.on("error", (err) => gunzip.destroy(err));
+  gunzip.on("error", (err) => hashing.destroy(err));
+  blob.pipe(gunzip).pipe(hashing);
+  try {
+    yield* tarEntries(hashing);
+    // tar-stream stops at the end-of-archive blocks; hash whatever padding follows too.
+    hashing.resume();
+    if (!hashing.readableEnded) await once(hashing, "end");
+  } finally {
+    blob.destroy();
+  }
+  const got = hash.digest("hex");
+  if (got !== wantHex) throw new Error(`the layer read from the registry has diffID sha256:${got}, expected ${diffId}`);
+}
