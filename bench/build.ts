@@ -9,8 +9,9 @@
 //       Dockerfile of the same steps: `docker build --no-cache` + `docker push` (Docker 20.10's classic builder);
 //   (b) one added layer (jq): save the revision + Build, vs `docker build` on the warm cache (only the new RUN runs) + push;
 //   (c) Build again of the unchanged revision, vs (b)'s baseline;
-//   (d) extraction of the biggest package layer (the kernel's) with the builder's extractArtefact, vs
-//       `docker save | tar -xO <layer> | zstd -1 -T0 > file`, in MB/s of the uncompressed layer.
+//   (d) extraction of the biggest package layer (the kernel's) with the builder's extractArtefact as builds run it
+//       (the layer's blob from the registry's shared cache), vs `docker save | tar -xO <layer> | zstd -1 -T0 > file`,
+//       in MB/s of the uncompressed layer; the engine's save stream (the fallback) is timed and printed too.
 // Cold without harming the machine's cache: each round builds on a copy of strata/debian:bookworm with a new image id
 // and the same layers, published (as admin, through the API) as a base manifest version bench-<nonce>-r<n> that is the
 // real one with only base_image changed. Cache keys start from the base image's id, so every key is new; the worker's
@@ -29,6 +30,7 @@ import { ArtefactStore } from "@/lib/builder/artefact-store";
 import { DEFAULT_BASE_IMAGE, ensureBaseImage } from "@/lib/builder/base-image";
 import { cacheTag, inspectImage, removeImage } from "@/lib/builder/engine/images";
 import { compressionFromEnv, extractArtefact } from "@/lib/builder/extract";
+import { RegistryClient } from "@/lib/registry/client";
 import type { ManifestHeader, PackageDefinition, PackageDefinitionInput } from "@/lib/manifest/schema";
 import { toManifestYaml } from "@/lib/manifest/yaml";
 import type { RegistryService } from "@/scripts/dev-stack/registry";
@@ -49,6 +51,7 @@ const SECOND_APT = "jq";
 const TARGETS = { cold: 1.1, layer: 1.0, rebuild: 0.5, extraction: 0.8 };
 const dataDir = path.resolve(".data/bench");
 const runDir = path.join(dataDir, `run-${nonce}`);
+const CACHE_REPOSITORY = `bench-cache-${nonce}`;
 const log = (msg: string) => console.log(`[bench] ${msg}`);
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -168,7 +171,12 @@ async function buildToPushed(bench: Bench, flavourId: string, revision: number):
     bench.portal.assertRunning();
     const build = await customer.get<BuildView>(`/builds/${id}`);
     for (const p of build.packages) if (p.cacheKey) bench.cacheKeys.add(p.cacheKey);
-    if (build.status === "succeeded") return build;
+    if (build.status === "succeeded") {
+      // The worker's own account of where the time went.
+      const time = (await logTail(customer, id, 5)).split("\n").find((line) => line.startsWith("[strata] time:"));
+      if (time) log(`  build ${build.version}: ${time.slice("[strata] ".length)}`);
+      return build;
+    }
     if (build.status === "failed" || build.status === "cancelled") {
       throw new Error(`build ${build.version} ${build.status}: ${build.error}\nlast lines of its log:\n${await logTail(customer, id)}`);
     }
@@ -247,14 +255,21 @@ async function measureExtraction(bench: Bench, subject: Subject, build: BuildVie
   const compression = compressionFromEnv();
   const out = path.join(runDir, `layer-${subject.label}.tar.zst`);
   try {
+    const filter = { includes: definition.includes, excludes: definition.excludes };
+    // As builds extract: the layer's blob from the registry, where the shared cache pushed it.
+    const registry = { client: new RegistryClient(bench.registry.url), repository: CACHE_REPOSITORY, tag: biggest.cacheKey! };
     const [[artefact, ours], baseline] = await pair(
       oursFirstIn(round),
-      () => timed(() => extractArtefact(bench.docker, { imageId, parentImageId, filter: { includes: definition.includes, excludes: definition.excludes }, store, method: "save", compression })),
+      () => timed(() => extractArtefact(bench.docker, { imageId, parentImageId, filter, store, registry, compression })),
       () => saveTarZstd(imageId, layer.path, out),
     );
+    check(artefact.method === "registry", `(d): the extraction read ${artefact.method}, not the registry`);
+    // The fallback when the registry lacks the layer, for the record: the engine's save stream.
+    const [fallback, fallbackSeconds] = await timed(() => extractArtefact(bench.docker, { imageId, parentImageId, filter, store, method: "save", compression }));
+    check(fallback.digest === artefact.digest, "(d): the save stream and the registry gave different artefacts");
     log(
-      `round ${round} (d) ${biggest.packageId}: layer ${megabytes(layer.bytes)}; ours ${ours.toFixed(1)} s (${compression.kind} ${compression.level} → ${megabytes(artefact.size)}), ` +
-        `docker save | tar | zstd -1 ${baseline.toFixed(1)} s (→ ${megabytes(fs.statSync(out).size)})`,
+      `round ${round} (d) ${biggest.packageId}: layer ${megabytes(layer.bytes)}; ours ${ours.toFixed(1)} s from the registry (${compression.kind} ${compression.level} → ${megabytes(artefact.size)}), ` +
+        `${fallbackSeconds.toFixed(1)} s from the engine's save stream; docker save | tar | zstd -1 ${baseline.toFixed(1)} s (→ ${megabytes(fs.statSync(out).size)})`,
     );
     return { packageId: biggest.packageId, bytes: layer.bytes, ours, baseline };
   } finally {
@@ -356,7 +371,7 @@ async function main(teardown: Teardown): Promise<void> {
     log(`removed the bench's images: ${removed} built on its base copies, ${cacheKeys.size} cache keys`);
   });
   log(`base image ${DEFAULT_BASE_IMAGE}: ${(await ensureBaseImage(services.docker, DEFAULT_BASE_IMAGE, { workDir: dataDir, log: { debug() {}, info: log, warn: log, error: log } })).slice(0, 19)}`);
-  const portal = await startPortal(services, { runDir, nonce, env: { STRATA_CACHE_REPOSITORY: `bench-cache-${nonce}` }, log }, teardown);
+  const portal = await startPortal(services, { runDir, nonce, env: { STRATA_CACHE_REPOSITORY: CACHE_REPOSITORY }, log }, teardown);
   const bench: Bench = { ...services, portal, real: SMOKE ? null : await latestBaseManifest(portal.customer), baseCopies, cacheKeys };
   log(
     bench.real

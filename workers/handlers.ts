@@ -4,6 +4,7 @@ import type pg from "pg";
 import type { Db } from "@/lib/db";
 import { config, dataDir } from "@/lib/config";
 import { QUEUES, type BuildJob } from "@/lib/jobs/boss";
+import { listenForQueuedBuilds } from "@/lib/jobs/wake";
 import { dockerFromEnv, pingEngine } from "@/lib/builder/engine/client";
 import { createArtefactStore } from "@/lib/builder/artefact-store";
 import { artefactRoot, defaultWorkerId, reapStaleBuilds, runBuild, sweepOrphans } from "@/lib/builder/run-build";
@@ -63,15 +64,22 @@ export async function registerHandlers(ctx: WorkerContext): Promise<() => Promis
   const reaper = setInterval(reap, 20_000);
 
   const concurrency = Number(process.env.STRATA_WORKER_CONCURRENCY || 1);
-  await boss.work<BuildJob>(QUEUES.build, { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => {
-    log(`build ${job.data.buildId}: started`);
-    await runBuild(deps(), job.data.buildId);
-    log(`build ${job.data.buildId}: done`);
-  });
-  for (let i = 1; i < concurrency; i++) await boss.work<BuildJob>(QUEUES.build, { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => runBuild(deps(), job.data.buildId));
+  const workerIds: string[] = [];
+  for (let i = 0; i < concurrency; i++) {
+    workerIds.push(
+      await boss.work<BuildJob>(QUEUES.build, { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => {
+        log(`build ${job.data.buildId}: started`);
+        await runBuild(deps(), job.data.buildId);
+        log(`build ${job.data.buildId}: done`);
+      }),
+    );
+  }
+  // A queued build wakes the workers at once; the poll above is the fallback.
+  const stopListening = listenForQueuedBuilds(pool, () => workerIds.forEach((id) => boss.notifyWorker(id)), log);
 
   return async () => {
     clearInterval(reaper);
+    await stopListening();
     // Running builds stop their containers and record why; pg-boss then waits for the handlers to return.
     shutdown.abort();
   };

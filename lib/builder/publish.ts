@@ -101,14 +101,15 @@ export async function publishImage(opts: PublishOptions): Promise<PublishedImage
     throw new Error(`${opts.source.repository}:${opts.source.tag}: its config lists ${config.rootfs?.diff_ids?.length} layers, its manifest ${manifest.layers.length}`);
   }
 
-  say(`linking ${manifest.layers.length} package layers into ${opts.repository}`);
-  for (const layer of manifest.layers) await registry.copyBlob(opts.source.repository, opts.repository, layer.digest);
-
-  say("uploading the final layer");
-  await registry.putBlob(opts.repository, opts.finalLayer.digest, opts.finalLayer.blob);
+  // The blobs go in at once: each is a round trip or two, and the registry takes them in any order.
+  say(`linking ${manifest.layers.length} package layers into ${opts.repository} and uploading the final layer`);
   const configBytes = Buffer.from(JSON.stringify(publishedConfig(config, opts.finalLayer, opts.labels, opts.created)));
   const configDigest = sha256(configBytes);
-  await registry.putBlob(opts.repository, configDigest, configBytes);
+  await Promise.all([
+    ...manifest.layers.map((layer) => registry.copyBlob(opts.source.repository, opts.repository, layer.digest)),
+    registry.putBlob(opts.repository, opts.finalLayer.digest, opts.finalLayer.blob),
+    registry.putBlob(opts.repository, configDigest, configBytes),
+  ]);
 
   const published: ImageManifest = {
     schemaVersion: 2,

@@ -4,7 +4,7 @@ import os from "node:os";
 import type Dockerode from "dockerode";
 import type pg from "pg";
 import { and, desc, eq, inArray, isNotNull, sql } from "drizzle-orm";
-import type { Db } from "../db";
+import type { Db, DbOrTx } from "../db";
 import { artefacts, buildPackages, builds, flavourRevisions, flavours, orgs, type Build, type BuildPhase } from "../db/schema";
 import { getBaseManifest } from "../base-manifests/base-manifests";
 import { packageId, type PackageDefinition } from "../manifest/schema";
@@ -154,13 +154,24 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     updates = updates.then(fn).catch((err) => log.warn(`progress write failed: ${(err as Error).message}`));
   };
   const setPhase = (phase: BuildPhase, detail: string) => update(() => db.update(builds).set({ phase, phaseDetail: detail }).where(eq(builds.id, build.id)));
-  /** The artefact row and the package's link to it are written as soon as the package is done, so the page shows it at once. */
-  const recordArtefact = async (position: number, a: Artefact) => {
-    await db
-      .insert(artefacts)
-      .values({ digest: a.digest, size: a.size, uncompressedSize: a.uncompressedSize, fileCount: a.fileCount, compression: a.compression, files: a.files, deleted: a.deleted })
-      .onConflictDoNothing();
-    await db.update(buildPackages).set({ artefactDigest: a.digest }).where(packageRow(position));
+  /**
+   * The artefact row and the package's link to it are written as soon as the package is done, so the page shows it
+   * at once. A cached package's artefact is nearly always known already: its file list (thousands of entries for the
+   * kernel) is then not sent again.
+   */
+  const recorded = new Set<string>();
+  const recordArtefact = async (tx: DbOrTx, position: number, a: Artefact) => {
+    if (!recorded.has(a.digest)) {
+      const [known] = await tx.select({ digest: artefacts.digest }).from(artefacts).where(eq(artefacts.digest, a.digest));
+      if (!known) {
+        await tx
+          .insert(artefacts)
+          .values({ digest: a.digest, size: a.size, uncompressedSize: a.uncompressedSize, fileCount: a.fileCount, compression: a.compression, files: a.files, deleted: a.deleted })
+          .onConflictDoNothing();
+      }
+      recorded.add(a.digest);
+    }
+    await tx.update(buildPackages).set({ artefactDigest: a.digest }).where(packageRow(position));
   };
   const onPackage = (event: PackageEvent) => {
     const now = new Date();
@@ -180,7 +191,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
         break;
       case "finished":
         update(async () => {
-          await recordArtefact(event.index, event.result.artefact);
+          await recordArtefact(db, event.index, event.result.artefact);
           await db
             .update(buildPackages)
             .set({ status: event.result.cached ? "cached" : "built", cached: event.result.cached, imageId: event.result.imageId, durationMs: event.result.durationMs, finishedAt: now })
@@ -231,6 +242,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     });
     setPhase("building", `${expected.filter((e) => e !== 0).length} of ${packages.length} packages to build`);
 
+    const timings: Array<[string, number]> = [["preparing", Date.now()]];
     const result = await runPackages({
       docker: deps.docker,
       baseImage: baseId,
@@ -253,6 +265,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
 
     // Publishing: the cache pushes that are still running, then the image assembled in the registry.
     const repository = `${context.orgSlug}/${context.flavourName}`;
+    timings.push(["packages", Date.now()]);
     setPhase("publishing", "pushing package layers to the registry");
     const progress = setInterval(() => {
       const { current, pending } = publisher!.status();
@@ -267,6 +280,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     }
     if (abort.signal.aborted) throw new Error("cancelled");
 
+    timings.push(["pushing", Date.now()]);
     const created = new Date();
     const layer = await finalLayer(
       { flavour: context.flavourName, version: build.version, baseVersion, buildId: build.id, ...identityFiles(packages) },
@@ -304,21 +318,20 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
       log,
     });
     say(`published ${publicRef}@${pushed.digest} (${mb(pushed.size)})`);
+    timings.push(["assembling", Date.now()]);
+    // Where the time went, for whoever wonders why a build took as long as it did.
+    const since = build.startedAt ? build.startedAt.getTime() : timings[0][1];
+    const spans = timings.map(([name, at], i) => `${name} ${((at - (i === 0 ? since : timings[i - 1][1])) / 1000).toFixed(1)} s`);
+    const queued = build.startedAt ? `queued ${((build.startedAt.getTime() - build.createdAt.getTime()) / 1000).toFixed(1)} s, ` : "";
+    say(`time: ${queued}${spans.join(", ")}`);
     // Every line is written before the status turns final, so the live log never ends short.
     await updates;
     await logs.flush();
 
     // Only now, with the image in the registry and every artefact stored, is the build a success.
     await db.transaction(async (tx) => {
-      for (const [position, pkg] of result.packages.entries()) {
-        // Normally written when the package finished; a write that failed then is not lost.
-        const a = pkg.artefact;
-        await tx
-          .insert(artefacts)
-          .values({ digest: a.digest, size: a.size, uncompressedSize: a.uncompressedSize, fileCount: a.fileCount, compression: a.compression, files: a.files, deleted: a.deleted })
-          .onConflictDoNothing();
-        await tx.update(buildPackages).set({ artefactDigest: a.digest }).where(packageRow(position));
-      }
+      // Normally written when each package finished; a write that failed then is not lost.
+      for (const [position, pkg] of result.packages.entries()) if (!recorded.has(pkg.artefact.digest)) await recordArtefact(tx, position, pkg.artefact);
       await tx
         .update(builds)
         .set({ status: "succeeded", phase: null, phaseDetail: null, imageRef: publicRef, imageDigest: pushed.digest, imageSize: pushed.size, currentPackage: null, finishedAt: new Date(), donePackages: packages.length })

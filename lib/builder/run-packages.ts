@@ -61,7 +61,10 @@ export interface RunPackagesOptions {
   log?: Logger;
   /** Artefact compression; compressionFromEnv() when absent. */
   compression?: CompressionChoice;
-  /** Extraction source: "save" (default, the engine's API) or "auto" (the overlay2 fast path when the engine allows it). */
+  /**
+   * Extraction source when the layer is not read from the shared cache's registry: "save" (default, the engine's
+   * save stream) or "auto" (the overlay2 fast path when the engine allows it).
+   */
   extractMethod?: "auto" | "upperdir" | "save";
   /** The registry's shared cache: keys this engine lacks are pulled from it before being built. */
   sharedCache?: SharedCache;

@@ -8,6 +8,7 @@ import { orgScope } from "../auth/roles";
 import { ConflictError, NotFoundError } from "../errors";
 import { packageId } from "../manifest/schema";
 import { bossDb, getSenderBoss, QUEUES, type BuildJob } from "../jobs/boss";
+import { notifyBuildQueued } from "../jobs/wake";
 import { parseInput } from "../validation";
 import { getFlavourRow, getRevisionRow } from "../flavours/flavours";
 import { getBaseManifest } from "../base-manifests/base-manifests";
@@ -46,6 +47,7 @@ async function enqueueBuild(tx: DbOrTx, actor: Actor, flavour: { id: string; org
   await tx.insert(buildPackages).values(packages.map(({ p, fromBase }, position) => ({ buildId: build.id, position, packageId: packageId(p), version: p.version, fromBase })));
   const boss = await getSenderBoss();
   const jobId = await boss.send(QUEUES.build, { buildId: build.id } satisfies BuildJob, { db: bossDb(tx) });
+  await notifyBuildQueued(tx, build.id);
   const [withJob] = await tx.update(builds).set({ jobId }).where(eq(builds.id, build.id)).returning();
   return withJob;
 }
