@@ -21,7 +21,9 @@ export interface WorkerContext {
 
 export async function registerHandlers(ctx: WorkerContext): Promise<() => Promise<void>> {
   const { boss, db, pool, log } = ctx;
-  const logger = { debug: () => {}, info: log, warn: (m: string) => log(`warning: ${m}`), error: (m: string) => log(`error: ${m}`) };
+  // STRATA_DEBUG=1: every engine and registry call, timed, for finding where a build spends its time.
+  const debug = process.env.STRATA_DEBUG === "1" ? (m: string, meta?: Record<string, unknown>) => log(`${new Date().toISOString().slice(11, 23)} ${m}${meta ? ` ${JSON.stringify(meta)}` : ""}`) : () => {};
+  const logger = { debug, info: log, warn: (m: string) => log(`warning: ${m}`), error: (m: string) => log(`error: ${m}`) };
   const workerId = defaultWorkerId();
   const shutdown = new AbortController();
   // Settings are read once, so a bad value stops the worker at start with its name, not every build.
