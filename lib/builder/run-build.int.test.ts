@@ -193,6 +193,7 @@ describe("a build", () => {
       expect(value, name).not.toBe("");
     }
     expect(image.Config.Hostname).toBe("");
+    expect(labels["io.strata.repository"]).toBe(`${registry.url}/${customer.org.slug}/${flavour.name}`);
 
     // The final layer: the version stamp and the files that give a machine its identity, not the build host's.
     const osRelease = await readFileFromImage(byDigest(build), "/usr/lib/os-release");
@@ -231,6 +232,7 @@ describe("a build", () => {
     const internal = { imageRef: `${registry.url}/${again.imageRef!.split("/").slice(1).join("/")}`, imageDigest: again.imageDigest };
     await pull(byDigest(internal));
     expect(await readFileFromImage(byDigest(internal), "/usr/lib/os-release")).toContain('VERSION="r3.2 ');
+    expect((await docker.getImage(byDigest(internal)).inspect()).Config.Labels?.["io.strata.repository"]).toMatch(/^registry\.example\.test:8443\//);
     // Both images share every package layer; only the final layer differs.
     const [a, b] = await Promise.all([registryManifest(first.imageRef!), registryManifest(internal.imageRef)]);
     expect(a.body.layers.slice(0, -1)).toEqual(b.body.layers.slice(0, -1));

@@ -304,6 +304,8 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
         "org.opencontainers.image.base.name": base.header.base_image,
         "org.opencontainers.image.vendor": context.orgSlug,
         "org.opencontainers.image.description": `${context.flavourName}, a Strata flavour on ${baseVersion}`,
+        // Where devices and other machines pull it from (REGISTRY_PUBLIC_URL), not the address this worker pushed to.
+        "io.strata.repository": `${publicRegistry}/${repository}`,
         "io.strata.flavour": context.flavourName,
         "io.strata.org": context.orgSlug,
         "io.strata.version": build.version,
