@@ -96,23 +96,33 @@ const mb = (bytes: number) => `${Math.max(1, Math.round(bytes / MB))} MB`;
  * What each package is expected to take, for weighted progress: 0 when its key is cached (in this engine or the
  * registry), else how long the same key took when last built, else the same package's last build, else unknown.
  */
-async function expectedDurations(db: Db, docker: Dockerode, cache: SharedCache, packages: PackageDefinition[], keys: string[], log: Logger): Promise<(number | null)[]> {
+async function expectedDurations(
+  db: Db,
+  docker: Dockerode,
+  cache: SharedCache,
+  packages: PackageDefinition[],
+  keys: string[],
+  log: Logger,
+): Promise<{ expected: (number | null)[]; inRegistry: string[] }> {
   const known = await db
     .select({ cacheKey: buildPackages.cacheKey, packageId: buildPackages.packageId, durationMs: buildPackages.durationMs })
     .from(buildPackages)
     .where(and(eq(buildPackages.status, "built"), isNotNull(buildPackages.durationMs), inArray(buildPackages.packageId, packages.map(packageId))))
     .orderBy(desc(buildPackages.finishedAt))
     .limit(500);
-  return Promise.all(
+  const inRegistry: string[] = [];
+  const expected = await Promise.all(
     packages.map(async (def, i) => {
       const key = keys[i];
-      const cached = (await findImageByCacheKey(docker, key, log)) !== null || (await sharedHas(cache, key).catch(() => false));
-      if (cached) return 0;
+      const [local, shared] = await Promise.all([findImageByCacheKey(docker, key, log), sharedHas(cache, key).catch(() => false)]);
+      if (shared) inRegistry.push(key);
+      if (local !== null || shared) return 0;
       const sameKey = known.find((k) => k.cacheKey === key);
       const samePackage = known.find((k) => k.packageId === packageId(def));
       return sameKey?.durationMs ?? samePackage?.durationMs ?? null;
     }),
   );
+  return { expected, inRegistry };
 }
 
 /** Labels of the published image: the OCI annotations and Strata's own, each with a value. */
@@ -236,7 +246,9 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     // Variables for steps that ask for them (layers of strata-base 1 do); the version stamp itself is the final layer's.
     const buildEnv = { STRATA_FLAVOUR: context.flavourName, STRATA_VERSION: build.version, STRATA_BASE_VERSION: baseVersion };
     const keys = planKeys(baseId, packages, buildEnv);
-    const expected = await expectedDurations(db, deps.docker, cache, packages, keys, log);
+    const { expected, inRegistry } = await expectedDurations(db, deps.docker, cache, packages, keys, log);
+    // Those need no push and no second look from the publisher.
+    publisher.knownPresent(inRegistry);
     update(async () => {
       for (const [position, key] of keys.entries()) await db.update(buildPackages).set({ cacheKey: key, expectedMs: expected[position] }).where(packageRow(position));
     });

@@ -5,7 +5,7 @@ import type Dockerode from "dockerode";
 import { silentLogger, type Logger } from "../log";
 import type { RegistryClient } from "../registry/client";
 import { RegistryUnavailableError } from "../registry/endpoint";
-import { cacheTag, CACHE_REPOSITORY, engineCall, inspectImage, LABEL, removeImage, splitRef, tagImage } from "./engine/images";
+import { cacheTag, engineCall, inspectImage, LABEL, removeImage, splitRef, tagImage } from "./engine/images";
 import { EngineStreamError, followProgress, type ProgressMessage } from "./engine/streams";
 
 export interface SharedCache {
@@ -121,6 +121,8 @@ export class SharedCachePublisher {
   private failure: Error | null = null;
   private current: PushProgress | null = null;
   private pending = 0;
+  /** Tags the registry is known to hold already (checked once at the start of the build), so no HEAD asks again. */
+  private readonly present = new Set<string>();
 
   constructor(
     private readonly docker: Dockerode,
@@ -138,7 +140,7 @@ export class SharedCachePublisher {
     const done = this.chain.then(async () => {
       try {
         if (this.failure) throw this.failure;
-        if (!opts.justBuilt && (await sharedHas(this.cache, tag))) return;
+        if (!opts.justBuilt && (this.present.has(tag) || (await sharedHas(this.cache, tag)))) return;
         this.current = { what, doneBytes: 0, totalBytes: 0 };
         const started = Date.now();
         await pushShared(this.docker, this.cache, imageId, tag, {
@@ -159,6 +161,11 @@ export class SharedCachePublisher {
     return done;
   }
 
+  /** Records tags the registry holds, as a check made elsewhere found them. */
+  knownPresent(tags: Iterable<string>): void {
+    for (const tag of tags) this.present.add(tag);
+  }
+
   /** What is being pushed right now, and how many pushes wait behind it. */
   status(): { current: PushProgress | null; pending: number } {
     return { current: this.current, pending: this.pending };
@@ -170,4 +177,3 @@ export class SharedCachePublisher {
   }
 }
 
-export { CACHE_REPOSITORY };
