@@ -23,6 +23,8 @@ export interface ArtefactFile {
   mode: number;
   /** Symlink target as stored, or the absolute path a hard link points to. */
   target?: string;
+  /** "sha256:…" of a regular file's content (artefacts extracted before it was recorded have none). */
+  sha256?: string;
 }
 
 export interface RejectedEntry {

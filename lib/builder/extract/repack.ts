@@ -1,4 +1,5 @@
 // The filter and repacker every layer source goes through: kept entries become a normalised tar, compressed and stored by digest.
+import { createHash, type Hash } from "node:crypto";
 import { once } from "node:events";
 import { Transform, type Readable } from "node:stream";
 import tar from "tar-stream";
@@ -55,7 +56,7 @@ async function drain(body: EntryBody) {
 }
 
 /** Writes one entry into the pack, honouring backpressure; resolves when the pack took all of it. */
-async function writeEntry(pack: tar.Pack, header: PackHeader, body: EntryBody) {
+async function writeEntry(pack: tar.Pack, header: PackHeader, body: EntryBody, hash?: Hash) {
   const written = new Promise<void>((resolve, reject) => {
     const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
     if (header.type !== "file") return;
@@ -63,6 +64,7 @@ async function writeEntry(pack: tar.Pack, header: PackHeader, body: EntryBody) {
       try {
         if (body) {
           for await (const chunk of body) {
+            hash?.update(chunk);
             if (!sink.write(chunk)) await once(sink as unknown as NodeJS.EventEmitter, "drain");
           }
         }
@@ -115,13 +117,14 @@ export async function repackLayer(source: LayerSource, opts: RepackOptions): Pro
       }
       kept.add(decision.path);
       const isFile = decision.type === "file";
-      files.push({
+      const file: ArtefactFile = {
         path: decision.path,
         type: decision.type,
         size: isFile ? header.size : 0,
         mode: header.mode & 0o7777,
         ...(decision.target !== undefined ? { target: decision.target } : {}),
-      });
+      };
+      files.push(file);
       // Only the fields below: uname/gname, atime/ctime and pax extras are dropped on purpose, so
       // both sources give byte-identical archives. (tar-stream's pax codec is text-only, so binary
       // xattrs such as security.capability could not be carried faithfully anyway.)
@@ -136,8 +139,12 @@ export async function repackLayer(source: LayerSource, opts: RepackOptions): Pro
         linkname: decision.type === "symlink" ? decision.target : decision.type === "link" ? decision.target!.slice(1) : undefined,
       };
       const content = lazy ? (isFile ? body() : null) : body;
-      const result = await Promise.race([writeEntry(pack, out, isFile ? content : null).then(() => null), storeFailed]);
+      // Each file's content digest costs little next to compression, and lets a repository diff tell a changed file
+      // of the same size from an unchanged one.
+      const hash = isFile ? createHash("sha256") : undefined;
+      const result = await Promise.race([writeEntry(pack, out, isFile ? content : null, hash).then(() => null), storeFailed]);
       if (result instanceof Error) throw result;
+      if (hash) file.sha256 = `sha256:${hash.digest("hex")}`;
       if (!isFile && !lazy) await drain(body);
     }
     pack.finalize();
