@@ -2,7 +2,7 @@
 import { and, asc, count, desc, eq, gt } from "drizzle-orm";
 import { z } from "zod";
 import type { Db, DbOrTx } from "../db";
-import { artefacts, auditLog, buildLogs, buildPackages, builds, flavourRevisions, users, type Build, TERMINAL_STATUSES } from "../db/schema";
+import { artefactFiles, artefacts, auditLog, repositoryRevisions, buildLogs, buildPackages, builds, flavourRevisions, users, type Build, TERMINAL_STATUSES } from "../db/schema";
 import type { Actor } from "../auth/actor";
 import { orgScope } from "../auth/roles";
 import { ConflictError, NotFoundError } from "../errors";
@@ -97,7 +97,8 @@ export async function getBuild(db: DbOrTx, actor: Actor, id: string) {
   const starter: { name: string; email: string } | null = build.startedBy
     ? ((await db.select({ name: users.name, email: users.email }).from(users).where(eq(users.id, build.startedBy)))[0] ?? null)
     : null;
-  return { ...build, startedByUser: starter, packages: packages.map((p) => ({ ...p, artefact: p.artefact?.digest ? p.artefact : null })) };
+  const [published] = await db.select({ number: repositoryRevisions.number }).from(repositoryRevisions).where(eq(repositoryRevisions.buildId, build.id));
+  return { ...build, startedByUser: starter, repositoryRevision: (published?.number ?? null) as number | null, packages: packages.map((p) => ({ ...p, artefact: p.artefact?.digest ? p.artefact : null })) };
 }
 
 export async function listBuilds(db: DbOrTx, actor: Actor, flavourId: string) {
@@ -168,6 +169,8 @@ export async function getBuildLogs(db: DbOrTx, actor: Actor, id: string, opts: {
   return { build, lines };
 }
 
+const ARTEFACT_FILES_SHOWN = 5_000;
+
 /** Artefact file lists of a build's packages, for the artefact browser. */
 export async function getArtefactFiles(db: DbOrTx, actor: Actor, buildId: string, digest: string) {
   const build = await getBuildRow(db, actor, buildId);
@@ -178,6 +181,13 @@ export async function getArtefactFiles(db: DbOrTx, actor: Actor, buildId: string
   if (!owned) throw new NotFoundError("No such artefact in this build.");
   const [row] = await db.select().from(artefacts).where(eq(artefacts.digest, digest));
   if (!row) throw new NotFoundError("No such artefact.");
-  return row;
+  // The build page shows the first files; the repository's package page pages through all of them.
+  const files = await db
+    .select({ path: artefactFiles.path, type: artefactFiles.type, size: artefactFiles.size, mode: artefactFiles.mode, target: artefactFiles.target, sha256: artefactFiles.sha256 })
+    .from(artefactFiles)
+    .where(eq(artefactFiles.artefactDigest, digest))
+    .orderBy(asc(artefactFiles.path))
+    .limit(ARTEFACT_FILES_SHOWN + 1);
+  return { ...row, files: files.slice(0, ARTEFACT_FILES_SHOWN), filesTruncated: files.length > ARTEFACT_FILES_SHOWN };
 }
 

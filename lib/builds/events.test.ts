@@ -11,6 +11,7 @@ function snapshot(): BuildSnapshot {
     revisionId: "6f1c1f8e-0000-4000-8000-000000000004",
     revisionNumber: 2,
     version: "r2.1",
+    repositoryRevision: null,
     status: "running",
     totalPackages: 2,
     donePackages: 1,

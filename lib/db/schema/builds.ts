@@ -1,5 +1,4 @@
 import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
-import type { ArtefactFile } from "../../builder/extract";
 import { orgs } from "./orgs";
 import { users } from "./users";
 import { flavours, flavourRevisions } from "./manifests";
@@ -121,8 +120,10 @@ export const artefacts = pgTable("artefacts", {
   uncompressedSize: bigint("uncompressed_size", { mode: "number" }).notNull(),
   fileCount: integer("file_count").notNull(),
   compression: text("compression").notNull(),
-  files: jsonb("files").$type<ArtefactFile[]>().notNull(),
+  /** Paths the layer deletes from lower layers. The files themselves are rows of artefact_files. */
   deleted: jsonb("deleted").$type<string[]>().notNull(),
+  /** A registry repository that holds the blob (where it was first published), so another repository can mount it. */
+  registryRepository: text("registry_repository"),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
 

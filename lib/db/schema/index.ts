@@ -5,3 +5,4 @@ export * from "./sign-in-attempts";
 export * from "./audit-log";
 export * from "./manifests";
 export * from "./builds";
+export * from "./repositories";

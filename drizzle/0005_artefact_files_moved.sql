@@ -1,0 +1,1 @@
+ALTER TABLE "artefacts" DROP COLUMN "files";
