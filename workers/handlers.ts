@@ -11,6 +11,7 @@ import { artefactRoot, defaultWorkerId, reapStaleBuilds, runBuild, sweepOrphans 
 import { buildLimits, engineMachine } from "@/lib/builder/limits";
 import { compressionFromEnv } from "@/lib/builder/extract";
 import { RegistryClient } from "@/lib/registry/client";
+import { backfillRepositories } from "@/lib/repository/backfill";
 
 export interface WorkerContext {
   boss: PgBoss;
@@ -57,6 +58,11 @@ export async function registerHandlers(ctx: WorkerContext): Promise<() => Promis
   } else {
     log("the Docker engine does not answer yet; builds will fail with a message until it does");
   }
+
+  // Successful builds from before repositories existed get theirs, in the background (builds run meanwhile).
+  void backfillRepositories({ db, pool, docker, registry, publicRegistry: config.registryPublicUrl, store: createArtefactStore(artefactRoot(dataDir())), log: logger }).catch((err) =>
+    log(`repository backfill failed: ${(err as Error).message}`),
+  );
 
   const reap = async () => {
     const reaped = await reapStaleBuilds(db).catch(() => []);

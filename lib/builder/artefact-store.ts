@@ -92,4 +92,7 @@ export class ArtefactStore {
   }
 }
 
+/** Where the artefact store lives under a data directory. */
+export const artefactRoot = (dataDir: string) => path.join(dataDir, "artefacts");
+
 export const createArtefactStore = (root: string) => new ArtefactStore(root);

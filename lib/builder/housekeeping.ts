@@ -1,5 +1,4 @@
 // Housekeeping of builds across workers: fail builds whose worker died, remove what builds left in the engine.
-import path from "node:path";
 import type Dockerode from "dockerode";
 import { and, eq, inArray, lt } from "drizzle-orm";
 import type { Db } from "../db";
@@ -49,4 +48,4 @@ export async function sweepOrphans(db: Db, docker: Dockerode, log: Logger = sile
   return removed;
 }
 
-export const artefactRoot = (dataDir: string) => path.join(dataDir, "artefacts");
+export { artefactRoot } from "./artefact-store";

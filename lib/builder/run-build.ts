@@ -5,7 +5,7 @@ import type Dockerode from "dockerode";
 import type pg from "pg";
 import { and, desc, eq, inArray, isNotNull, sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "../db";
-import { artefacts, buildPackages, builds, flavourRevisions, flavours, orgs, type Build, type BuildPhase } from "../db/schema";
+import { artefacts, buildLogs, buildPackages, builds, flavourRevisions, flavours, orgs, type Build, type BuildPhase } from "../db/schema";
 import { getBaseManifest } from "../base-manifests/base-manifests";
 import { packageId, type PackageDefinition } from "../manifest/schema";
 import { silentLogger, type Logger } from "../log";
@@ -16,6 +16,9 @@ import { ensureBaseImage } from "./base-image";
 import { finalLayer, identityFiles } from "./final-layer";
 import { logWriter } from "./log-writer";
 import { publishImage } from "./publish";
+import { recordArtefactFiles } from "../repository/files";
+import { readImageDebianPackages } from "../repository/dpkg";
+import { publishRevision, pushArtefacts, repositoryName } from "../repository/publish";
 import { planKeys, runPackages, type BuildLimits, type PackageEvent } from "./run-packages";
 import { baseCacheTag, SharedCachePublisher, sharedHas, type SharedCache } from "./shared-cache";
 import type { ArtefactStore } from "./artefact-store";
@@ -174,10 +177,15 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     if (!recorded.has(a.digest)) {
       const [known] = await tx.select({ digest: artefacts.digest }).from(artefacts).where(eq(artefacts.digest, a.digest));
       if (!known) {
-        await tx
-          .insert(artefacts)
-          .values({ digest: a.digest, size: a.size, uncompressedSize: a.uncompressedSize, fileCount: a.fileCount, compression: a.compression, files: a.files, deleted: a.deleted })
-          .onConflictDoNothing();
+        await tx.transaction(async (inner) => {
+          const inserted = await inner
+            .insert(artefacts)
+            .values({ digest: a.digest, size: a.size, uncompressedSize: a.uncompressedSize, fileCount: a.fileCount, compression: a.compression, deleted: a.deleted })
+            .onConflictDoNothing()
+            .returning({ digest: artefacts.digest });
+          // The file index goes with the row (whoever inserted the row writes it), so a row never lacks its files.
+          if (inserted.length) await recordArtefactFiles(inner, a.digest, a.files);
+        });
       }
       recorded.add(a.digest);
     }
@@ -333,6 +341,24 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     });
     say(`published ${publicRef}@${pushed.digest} (${mb(pushed.size)})`);
     timings.push(["assembling", Date.now()]);
+
+    // The repository revision: its artefacts go to the registry now; its index, manifest and rows with the success.
+    setPhase("publishing", "reading the image's Debian packages");
+    const debianPackages = await readImageDebianPackages(deps.docker, result.imageId, { log, signal: abort.signal });
+    const repoName = repositoryName(context.orgSlug, context.flavourName);
+    setPhase("publishing", "publishing the repository's artefacts");
+    const pushedArtefacts = await pushArtefacts({
+      db,
+      registry,
+      store: deps.artefactStore,
+      repository: repoName,
+      artefacts: result.packages.map((p) => p.artefact),
+      onProgress: (detail) => setPhase("publishing", detail),
+      log,
+    });
+    say(`repository artefacts in ${repoName}: ${pushedArtefacts.uploaded} uploaded, ${pushedArtefacts.mounted} linked from other repositories, ${pushedArtefacts.present} there already; ${debianPackages.length} Debian packages`);
+    if (abort.signal.aborted) throw new Error("cancelled");
+    timings.push(["repository", Date.now()]);
     // Where the time went, for whoever wonders why a build took as long as it did.
     const since = build.startedAt ? build.startedAt.getTime() : timings[0][1];
     const spans = timings.map(([name, at], i) => `${name} ${((at - (i === 0 ? since : timings[i - 1][1])) / 1000).toFixed(1)} s`);
@@ -346,6 +372,28 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     await db.transaction(async (tx) => {
       // Normally written when each package finished; a write that failed then is not lost.
       for (const [position, pkg] of result.packages.entries()) if (!recorded.has(pkg.artefact.digest)) await recordArtefact(tx, position, pkg.artefact);
+      const revision = await publishRevision(tx, {
+        registry,
+        publicRegistry,
+        orgId: build.orgId,
+        org: context.orgSlug,
+        flavourId: build.flavourId,
+        flavour: context.flavourName,
+        baseManifest: baseVersion,
+        build: { id: build.id, version: build.version, flavourRevision: build.revisionNumber, image: { reference: `${publicRegistry}/${repository}:${build.version}`, digest: pushed.digest, size: pushed.size } },
+        packages: result.packages.map((pkg, position) => ({
+          definition: packages[position],
+          fromBase: position < base.packages.length,
+          cacheKey: pkg.cacheKey,
+          cached: pkg.cached,
+          buildMs: pkg.durationMs,
+          artefact: pkg.artefact,
+        })),
+        debianPackages,
+        log,
+      });
+      // In the transaction: the line exists exactly when the revision does.
+      await tx.insert(buildLogs).values({ buildId: build.id, packageId: null, line: `[strata] published repository revision ${revision.number}: ${revision.reference} (index ${revision.indexDigest})` });
       await tx
         .update(builds)
         .set({ status: "succeeded", phase: null, phaseDetail: null, imageRef: publicRef, imageDigest: pushed.digest, imageSize: pushed.size, currentPackage: null, finishedAt: new Date(), donePackages: packages.length })
