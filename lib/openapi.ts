@@ -141,6 +141,93 @@ addPaths({
   },
 });
 
+const repoNumber = { name: "number", in: "path", required: true, schema: { type: "integer", minimum: 1 }, description: "repository revision number" };
+const pkgParams = [
+  { name: "category", in: "path", required: true, schema: { type: "string", pattern: "^[a-z0-9][a-z0-9-]*$" } },
+  { name: "name", in: "path", required: true, schema: { type: "string", pattern: "^[a-z0-9][a-z0-9-]*$" } },
+];
+const pageParams = (what: string) => [
+  { name: "q", in: "query", schema: { type: "string" }, description: `only ${what} whose path contains this (case-insensitive)` },
+  { name: "after", in: "query", schema: { type: "string" }, description: "the `next` value of the previous page" },
+  { name: "limit", in: "query", schema: { type: "integer", minimum: 1 } },
+];
+const notFound = err("Unknown flavour, revision or package (or not yours)");
+const etagged = (description: string) => ({ description: `${description}; \`ETag\` + \`If-None-Match\` → 304` });
+
+addPaths({
+  "/flavours/{id}/repository": {
+    get: { summary: "Revisions of the flavour's package repository (one per successful build), newest first", tags: ["repositories"], parameters: [idParam()], responses: { 200: { description: "Revisions" }, 404: notFound } },
+  },
+  "/flavours/{id}/repository/{number}": {
+    get: { summary: "One revision: registry reference, index digest, packages in build order, Debian packages", tags: ["repositories"], parameters: [idParam(), repoNumber], responses: { 200: { description: "The revision" }, 404: notFound } },
+  },
+  "/flavours/{id}/repository/{number}/index.json": {
+    get: { summary: "The index, byte for byte the OCI artifact's config (its sha256 is the index digest)", tags: ["repositories"], parameters: [idParam(), repoNumber], responses: { 200: etagged("The index"), 404: notFound } },
+  },
+  "/flavours/{id}/repository/{number}/repository.yaml": {
+    get: { summary: "The revision as a luet repository.yaml", tags: ["repositories"], parameters: [idParam(), repoNumber], responses: { 200: etagged("YAML"), 404: notFound } },
+  },
+  "/flavours/{id}/repository/{number}/sbom.spdx.json": {
+    get: { summary: "SPDX 2.3 JSON SBOM: every Debian package (version, source, licence) and every Strata package (artefact digest)", tags: ["repositories"], parameters: [idParam(), repoNumber], responses: { 200: etagged("The SBOM"), 404: notFound } },
+  },
+  "/flavours/{id}/repository/{number}/files": {
+    get: {
+      summary: "Which package ships this path? Files of the revision whose path contains `q`, in path order, paginated",
+      tags: ["repositories"],
+      parameters: [idParam(), repoNumber, ...pageParams("files")],
+      responses: { 200: { description: "{ matches: [{ path, type, size, mode, target, sha256, package }], next }" }, 400: err("No or bad search text"), 404: notFound },
+    },
+  },
+  "/flavours/{id}/repository/{number}/packages/{category}/{name}": {
+    get: { summary: "One package: metadata, definition, artefact, requires and required-by", tags: ["repositories"], parameters: [idParam(), repoNumber, ...pkgParams], responses: { 200: { description: "The package" }, 404: notFound } },
+  },
+  "/flavours/{id}/repository/{number}/packages/{category}/{name}/files": {
+    get: {
+      summary: "A package's files (path, type, size, mode, link target, sha256) in path order, paginated",
+      tags: ["repositories"],
+      parameters: [idParam(), repoNumber, ...pkgParams, ...pageParams("files")],
+      responses: { 200: { description: "{ files, total, next }" }, 404: notFound, 422: invalid },
+    },
+  },
+  "/flavours/{id}/repository/{number}/packages/{category}/{name}/metadata.yaml": {
+    get: { summary: "A package's luet metadata.yaml", tags: ["repositories"], parameters: [idParam(), repoNumber, ...pkgParams], responses: { 200: etagged("YAML"), 404: notFound } },
+  },
+  "/flavours/{id}/repository/diff": {
+    get: {
+      summary: "Diff two revisions of the flavour's repository: packages, their files, sizes and Debian package versions",
+      tags: ["repositories"],
+      parameters: [idParam(), { name: "from", in: "query", required: true, schema: { type: "integer" } }, { name: "to", in: "query", required: true, schema: { type: "integer" } }],
+      responses: { 200: { description: "The diff" }, 400: err("Missing or bad revision number"), 404: notFound },
+    },
+  },
+  "/repository/diff": {
+    get: {
+      summary: "Diff two repository revisions by id; both must be revisions of one flavour",
+      tags: ["repositories"],
+      parameters: [
+        { name: "from", in: "query", required: true, schema: { type: "string", format: "uuid" } },
+        { name: "to", in: "query", required: true, schema: { type: "string", format: "uuid" } },
+      ],
+      responses: { 200: { description: "The diff" }, 400: err("Not revision ids, or revisions of two flavours"), 404: notFound },
+    },
+  },
+  "/artefacts/{digest}": {
+    get: {
+      summary: "An artefact's bytes (zstd or gzip tar), streamed; content-addressed, so cacheable for good",
+      tags: ["repositories"],
+      parameters: [{ name: "digest", in: "path", required: true, schema: { type: "string", pattern: "^sha256:[0-9a-f]{64}$" } }, { name: "Range", in: "header", schema: { type: "string" }, description: "one byte range, e.g. bytes=0-1023" }],
+      responses: {
+        200: { description: "The artefact; `ETag` is its digest, `Cache-Control: public, immutable`" },
+        206: { description: "The requested range" },
+        304: { description: "Not modified (If-None-Match)" },
+        400: err("Not a sha256 digest, or a malformed Range"),
+        404: err("No such artefact (or not in your organisation's builds)"),
+        416: err("Range outside the artefact"),
+      },
+    },
+  },
+});
+
 export function openApiDocument(serverUrl: string) {
   return {
     openapi: "3.1.0",

@@ -1,0 +1,371 @@
+// What users ask of repositories: revisions, packages, file lists and search (served from the file index in
+// PostgreSQL, in pages), diffs, and who may download an artefact. Every read is scoped to the actor's organisation.
+import { and, asc, desc, eq, gt, inArray, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { DbOrTx } from "../db";
+import { artefactFiles, artefacts, buildPackages, builds, flavours, orgs, repositoryDebianPackages, repositoryPackages, repositoryRevisions, type RepositoryRevisionRow } from "../db/schema";
+import type { Actor } from "../auth/actor";
+import { orgScope } from "../auth/roles";
+import { BadRequestError, NotFoundError } from "../errors";
+import { getFlavourRow } from "../flavours/flavours";
+import { parseIndex } from "./index-doc";
+import { diffDebianPackages, diffFiles, diffPackages } from "./diff";
+import type { RepositoryFile, RepositoryIndex } from "./types";
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+const NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+/** A digest from a URL: anything but "sha256:<64 hex>" is a 400 that says what a digest looks like. */
+export function parseDigest(value: string): string {
+  if (!DIGEST.test(value)) throw new BadRequestError('An artefact digest is "sha256:" followed by 64 lowercase hex digits.');
+  return value;
+}
+
+export interface RevisionSummary {
+  id: string;
+  number: number;
+  createdAt: Date;
+  buildId: string;
+  version: string;
+  imageRef: string | null;
+  imageDigest: string | null;
+  reference: string;
+  manifestDigest: string;
+  indexDigest: string;
+  packageCount: number;
+  fileCount: number;
+  size: number;
+  uncompressedSize: number;
+  debianPackageCount: number;
+}
+
+const summaryColumns = {
+  id: repositoryRevisions.id,
+  number: repositoryRevisions.number,
+  createdAt: repositoryRevisions.createdAt,
+  buildId: repositoryRevisions.buildId,
+  version: builds.version,
+  imageRef: builds.imageRef,
+  imageDigest: builds.imageDigest,
+  reference: repositoryRevisions.reference,
+  manifestDigest: repositoryRevisions.manifestDigest,
+  indexDigest: repositoryRevisions.indexDigest,
+  packageCount: repositoryRevisions.packageCount,
+  fileCount: repositoryRevisions.fileCount,
+  size: repositoryRevisions.size,
+  uncompressedSize: repositoryRevisions.uncompressedSize,
+  debianPackageCount: repositoryRevisions.debianPackageCount,
+};
+
+/** The revisions of a flavour's repository, newest first. */
+export async function listRepositoryRevisions(db: DbOrTx, actor: Actor, flavourId: string): Promise<RevisionSummary[]> {
+  const flavour = await getFlavourRow(db, actor, flavourId);
+  return db
+    .select(summaryColumns)
+    .from(repositoryRevisions)
+    .innerJoin(builds, eq(builds.id, repositoryRevisions.buildId))
+    .where(eq(repositoryRevisions.flavourId, flavour.id))
+    .orderBy(desc(repositoryRevisions.number));
+}
+
+async function revisionRow(db: DbOrTx, actor: Actor, flavourId: string, number: number): Promise<{ flavour: { id: string; name: string; orgId: string }; revision: RepositoryRevisionRow }> {
+  const flavour = await getFlavourRow(db, actor, flavourId);
+  const [revision] = await db
+    .select()
+    .from(repositoryRevisions)
+    .where(and(eq(repositoryRevisions.flavourId, flavour.id), eq(repositoryRevisions.number, number)));
+  if (!revision) throw new NotFoundError(`No repository revision ${number} of this flavour.`);
+  return { flavour, revision };
+}
+
+export interface RevisionPackage {
+  position: number;
+  category: string;
+  name: string;
+  version: string;
+  requires: string[];
+  fromBase: boolean;
+  cacheKey: string;
+  cached: boolean;
+  buildMs: number | null;
+  artefact: { digest: string; size: number; uncompressedSize: number; compression: string; fileCount: number };
+}
+
+const packageColumns = {
+  position: repositoryPackages.position,
+  category: repositoryPackages.category,
+  name: repositoryPackages.name,
+  version: repositoryPackages.version,
+  requires: repositoryPackages.requires,
+  fromBase: repositoryPackages.fromBase,
+  cacheKey: repositoryPackages.cacheKey,
+  cached: repositoryPackages.cached,
+  buildMs: repositoryPackages.buildMs,
+  artefact: {
+    digest: artefacts.digest,
+    size: artefacts.size,
+    uncompressedSize: artefacts.uncompressedSize,
+    compression: artefacts.compression,
+    fileCount: artefacts.fileCount,
+  },
+};
+
+/** One revision: its summary, packages in build order and Debian packages by name. */
+export async function getRepositoryRevision(db: DbOrTx, actor: Actor, flavourId: string, number: number) {
+  const { flavour, revision } = await revisionRow(db, actor, flavourId, number);
+  const [summary] = await db.select(summaryColumns).from(repositoryRevisions).innerJoin(builds, eq(builds.id, repositoryRevisions.buildId)).where(eq(repositoryRevisions.id, revision.id));
+  const packages: RevisionPackage[] = await db
+    .select(packageColumns)
+    .from(repositoryPackages)
+    .innerJoin(artefacts, eq(artefacts.digest, repositoryPackages.artefactDigest))
+    .where(eq(repositoryPackages.revisionId, revision.id))
+    .orderBy(asc(repositoryPackages.position));
+  const debianPackages = await db
+    .select({
+      name: repositoryDebianPackages.name,
+      architecture: repositoryDebianPackages.architecture,
+      version: repositoryDebianPackages.version,
+      source: repositoryDebianPackages.source,
+      sourceVersion: repositoryDebianPackages.sourceVersion,
+      license: repositoryDebianPackages.license,
+      homepage: repositoryDebianPackages.homepage,
+    })
+    .from(repositoryDebianPackages)
+    .where(eq(repositoryDebianPackages.revisionId, revision.id))
+    .orderBy(asc(repositoryDebianPackages.name), asc(repositoryDebianPackages.architecture));
+  const [{ previous }] = await db
+    .select({ previous: sql<number | null>`max(${repositoryRevisions.number})` })
+    .from(repositoryRevisions)
+    .where(and(eq(repositoryRevisions.flavourId, flavour.id), sql`${repositoryRevisions.number} < ${number}`));
+  return { flavour: { id: flavour.id, name: flavour.name }, revision: summary, previous: previous ?? null, packages, debianPackages };
+}
+
+/** The stored index bytes of a revision (their sha256 is the index digest) and the parsed index. */
+export async function getRepositoryIndex(db: DbOrTx, actor: Actor, flavourId: string, number: number): Promise<{ bytes: Buffer; digest: string; index: RepositoryIndex; revision: RepositoryRevisionRow }> {
+  const { revision } = await revisionRow(db, actor, flavourId, number);
+  return { bytes: Buffer.from(revision.index, "utf8"), digest: revision.indexDigest, index: parseIndex(revision.index), revision };
+}
+
+function packageName(category: string, name: string) {
+  if (!NAME.test(category) || !NAME.test(name)) throw new NotFoundError(`No package ${category}/${name} in this revision.`);
+}
+
+/** One package of a revision, with its definition, the packages it requires and those that require it. */
+export async function getRepositoryPackage(db: DbOrTx, actor: Actor, flavourId: string, number: number, category: string, name: string) {
+  packageName(category, name);
+  const { flavour, revision } = await revisionRow(db, actor, flavourId, number);
+  const rows = await db
+    .select({ ...packageColumns, definition: repositoryPackages.definition, deleted: artefacts.deleted })
+    .from(repositoryPackages)
+    .innerJoin(artefacts, eq(artefacts.digest, repositoryPackages.artefactDigest))
+    .where(eq(repositoryPackages.revisionId, revision.id))
+    .orderBy(asc(repositoryPackages.position));
+  const pkg = rows.find((r) => r.category === category && r.name === name);
+  if (!pkg) throw new NotFoundError(`No package ${category}/${name} in repository revision ${number}.`);
+  const id = `${category}/${name}`;
+  const requiredBy = rows.filter((r) => r.requires.includes(id)).map((r) => `${r.category}/${r.name}`);
+  return {
+    flavour: { id: flavour.id, name: flavour.name },
+    revision: { id: revision.id, number: revision.number, reference: revision.reference, createdAt: revision.createdAt },
+    package: pkg,
+    requiredBy,
+    /** Every package of the revision with its requires, for the requires graph. */
+    graph: rows.map((r) => ({ id: `${r.category}/${r.name}`, requires: r.requires })),
+  };
+}
+
+export const FileListQuery = z
+  .object({
+    /** Only paths containing this text (case-insensitive). */
+    q: z.string().max(4096).optional(),
+    /** The last path of the previous page. */
+    after: z.string().max(4096).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(200),
+  })
+  .strict();
+export type FileListQuery = z.input<typeof FileListQuery>;
+
+/** `%text%` for ILIKE with the pattern characters taken literally. */
+const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+const fileColumns = {
+  path: artefactFiles.path,
+  type: artefactFiles.type,
+  size: artefactFiles.size,
+  mode: artefactFiles.mode,
+  target: artefactFiles.target,
+  sha256: artefactFiles.sha256,
+};
+
+/** A package's files in path order, a page at a time (keyset on the path, so page 500 costs what page 1 does). */
+export async function listPackageFiles(db: DbOrTx, actor: Actor, flavourId: string, number: number, category: string, name: string, query: FileListQuery) {
+  packageName(category, name);
+  const { limit, after, q } = FileListQuery.parse(query);
+  const { revision } = await revisionRow(db, actor, flavourId, number);
+  const [pkg] = await db
+    .select({ digest: repositoryPackages.artefactDigest })
+    .from(repositoryPackages)
+    .where(and(eq(repositoryPackages.revisionId, revision.id), eq(repositoryPackages.category, category), eq(repositoryPackages.name, name)));
+  if (!pkg) throw new NotFoundError(`No package ${category}/${name} in repository revision ${number}.`);
+  const match = q ? sql`${artefactFiles.path} ilike ${containing(q)}` : undefined;
+  const files: RepositoryFile[] = await db
+    .select(fileColumns)
+    .from(artefactFiles)
+    .where(and(eq(artefactFiles.artefactDigest, pkg.digest), after !== undefined ? gt(artefactFiles.path, after) : undefined, match))
+    .orderBy(asc(artefactFiles.path))
+    .limit(limit + 1);
+  const [{ total }] = await db
+    .select({ total: sql<number>`count(*)::int` })
+    .from(artefactFiles)
+    .where(and(eq(artefactFiles.artefactDigest, pkg.digest), match));
+  const more = files.length > limit;
+  const page = more ? files.slice(0, limit) : files;
+  return { files: page, total, next: more ? page[page.length - 1].path : null };
+}
+
+export const FileSearchQuery = z
+  .object({
+    q: z.string().min(1, "Type part of a path to search for, e.g. /usr/bin/hello.").max(4096),
+    after: z.string().max(8192).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+  })
+  .strict();
+export type FileSearchQuery = z.input<typeof FileSearchQuery>;
+
+/**
+ * "Which package ships this path?" across every file of a revision: paths containing `q`, in path order, each with
+ * the package that ships it. The primary key of artefact_files narrows the scan to the revision's artefacts.
+ */
+export async function searchRevisionFiles(db: DbOrTx, actor: Actor, flavourId: string, number: number, query: FileSearchQuery) {
+  const parsed = FileSearchQuery.safeParse(query);
+  if (!parsed.success) throw new BadRequestError(parsed.error.issues[0]?.message ?? "Invalid search.");
+  const { q, limit, after } = parsed.data;
+  const { revision } = await revisionRow(db, actor, flavourId, number);
+  const rows = await db
+    .select({ ...fileColumns, category: repositoryPackages.category, name: repositoryPackages.name, version: repositoryPackages.version })
+    .from(repositoryPackages)
+    .innerJoin(artefactFiles, eq(artefactFiles.artefactDigest, repositoryPackages.artefactDigest))
+    .where(and(eq(repositoryPackages.revisionId, revision.id), sql`${artefactFiles.path} ilike ${containing(q)}`, after !== undefined ? gt(artefactFiles.path, after) : undefined))
+    .orderBy(asc(artefactFiles.path), asc(repositoryPackages.position))
+    .limit(limit + 1);
+  const more = rows.length > limit;
+  const page = more ? rows.slice(0, limit) : rows;
+  return {
+    matches: page.map(({ category, name, version, ...file }) => ({ ...file, package: { category, name, version } })),
+    next: more ? page[page.length - 1].path : null,
+  };
+}
+
+/** How many entries of one list a diff returns per package; the counts are always complete. */
+const DIFF_FILES_SHOWN = 2_000;
+
+async function filesOf(db: DbOrTx, digest: string): Promise<RepositoryFile[]> {
+  return db.select(fileColumns).from(artefactFiles).where(eq(artefactFiles.artefactDigest, digest)).orderBy(asc(artefactFiles.path));
+}
+
+async function diffIndexes(db: DbOrTx, from: RepositoryRevisionRow, to: RepositoryRevisionRow) {
+  const a = parseIndex(from.index);
+  const b = parseIndex(to.index);
+  const packages = diffPackages(a.packages, b.packages);
+  const changed = await Promise.all(
+    packages.changed.map(async (change) => {
+      if (change.sameArtefact) return { ...change, files: null };
+      const files = diffFiles(await filesOf(db, change.from.artefact.digest), await filesOf(db, change.to.artefact.digest));
+      const cut = <T>(list: T[]) => list.slice(0, DIFF_FILES_SHOWN);
+      return {
+        ...change,
+        files: {
+          counts: { added: files.added.length, removed: files.removed.length, changed: files.changed.length },
+          truncated: Math.max(files.added.length, files.removed.length, files.changed.length) > DIFF_FILES_SHOWN,
+          added: cut(files.added),
+          removed: cut(files.removed),
+          changed: cut(files.changed),
+          sizeDelta: files.sizeDelta,
+        },
+      };
+    }),
+  );
+  const summary = (r: RepositoryRevisionRow, index: RepositoryIndex) => ({ id: r.id, number: r.number, createdAt: r.createdAt, version: index.build.version, size: r.size, packageCount: r.packageCount });
+  return {
+    from: summary(from, a),
+    to: summary(to, b),
+    packages: { ...packages, changed },
+    debianPackages: diffDebianPackages(a.debianPackages, b.debianPackages),
+  };
+}
+
+/** The diff of two revisions of one flavour's repository, by number. */
+export async function diffFlavourRevisions(db: DbOrTx, actor: Actor, flavourId: string, from: number, to: number) {
+  const { revision: a } = await revisionRow(db, actor, flavourId, from);
+  const { revision: b } = await revisionRow(db, actor, flavourId, to);
+  return diffIndexes(db, a, b);
+}
+
+const uuid = z.uuid();
+
+/** The diff of two revisions by id: both must belong to one flavour. */
+export async function diffRevisionsById(db: DbOrTx, actor: Actor, fromId: string, toId: string) {
+  for (const [name, id] of [["from", fromId], ["to", toId]] as const) {
+    if (!uuid.safeParse(id).success) throw new BadRequestError(`${name} must be the id of a repository revision.`);
+  }
+  const rows = await db
+    .select()
+    .from(repositoryRevisions)
+    .where(and(inArray(repositoryRevisions.id, [fromId, toId]), orgScope(actor, repositoryRevisions.orgId)));
+  const a = rows.find((r) => r.id === fromId);
+  const b = rows.find((r) => r.id === toId);
+  if (!a || !b) throw new NotFoundError(`No repository revision ${!a ? fromId : toId}.`);
+  if (a.flavourId !== b.flavourId) throw new BadRequestError("A diff compares two revisions of one flavour's repository; these belong to different flavours.");
+  return diffIndexes(db, a, b);
+}
+
+export interface ArtefactDownload {
+  digest: string;
+  size: number;
+  compression: string;
+  /** A registry repository holding the blob, when it was published. */
+  registryRepository: string | null;
+}
+
+/**
+ * An artefact the actor may download: one in a revision or build of their organisation (admins: any). Another
+ * organisation's artefact is a 404, like one that does not exist, so digests of others stay secret.
+ */
+export async function findArtefactForDownload(db: DbOrTx, actor: Actor, rawDigest: string): Promise<ArtefactDownload> {
+  const digest = parseDigest(rawDigest);
+  const [row] = await db
+    .select({ digest: artefacts.digest, size: artefacts.size, compression: artefacts.compression, registryRepository: artefacts.registryRepository })
+    .from(artefacts)
+    .where(eq(artefacts.digest, digest));
+  if (!row) throw new NotFoundError(`No artefact ${digest}.`);
+  if (orgScope(actor, builds.orgId) !== undefined) {
+    const [inRevision] = await db
+      .select({ one: sql`1` })
+      .from(repositoryPackages)
+      .innerJoin(repositoryRevisions, eq(repositoryRevisions.id, repositoryPackages.revisionId))
+      .where(and(eq(repositoryPackages.artefactDigest, digest), eq(repositoryRevisions.orgId, actor.org.id)))
+      .limit(1);
+    const [inBuild] = inRevision
+      ? [inRevision]
+      : await db
+          .select({ one: sql`1` })
+          .from(buildPackages)
+          .innerJoin(builds, eq(builds.id, buildPackages.buildId))
+          .where(and(eq(buildPackages.artefactDigest, digest), eq(builds.orgId, actor.org.id)))
+          .limit(1);
+    if (!inBuild) throw new NotFoundError(`No artefact ${digest}.`);
+  }
+  return row;
+}
+
+/** The organisation slug and flavour name behind a flavour id, for references and file names. */
+export async function flavourNames(db: DbOrTx, flavourId: string) {
+  const [row] = await db.select({ org: orgs.slug, flavour: flavours.name }).from(flavours).innerJoin(orgs, eq(orgs.id, flavours.orgId)).where(eq(flavours.id, flavourId));
+  return row;
+}
+
+/** Every path of an artefact in order (for luet's metadata.yaml, which lists them all). */
+export async function listAllPackagePaths(db: DbOrTx, digest: string): Promise<string[]> {
+  const rows = await db.select({ path: artefactFiles.path }).from(artefactFiles).where(eq(artefactFiles.artefactDigest, digest)).orderBy(asc(artefactFiles.path));
+  return rows.map((r) => r.path);
+}
