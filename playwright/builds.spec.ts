@@ -3,7 +3,7 @@
 // done, the version's name explained, the published image; a failing step and Retry; Cancel.
 import crypto from "node:crypto";
 import { expect, test, type Page } from "@playwright/test";
-import { signInInBrowser } from "./helpers";
+import { publishTinyBase } from "./helpers";
 
 const unique = () => crypto.randomUUID().slice(0, 8);
 const run = unique();
@@ -18,31 +18,7 @@ interface Layer {
 }
 
 test.beforeAll(async ({ browser }, testInfo) => {
-  // The admin publishes a one-package base in a context of its own; the customer's session stays untouched.
-  const context = await browser.newContext({ baseURL: testInfo.project.use.baseURL, ignoreHTTPSErrors: true, storageState: { cookies: [], origins: [] } });
-  try {
-    const page = await context.newPage();
-    await signInInBrowser(page, process.env.E2E_ADMIN_EMAIL!, process.env.E2E_ADMIN_PASSWORD!);
-    await expect(page).toHaveURL(/\/dashboard$/);
-    const yaml = [
-      "name: tiny-e2e",
-      `version: "${run}"`,
-      "base_image: strata/debian:bookworm",
-      "description: One tiny package, for the browser tests",
-      "packages:",
-      "  - category: system",
-      "    name: hello",
-      '    version: "1"',
-      "    steps:",
-      `      - echo hello > /etc/hello-${run}`,
-      "",
-    ].join("\n");
-    const res = await context.request.post("/api/v1/base-manifests", { data: { yaml } });
-    expect(res.status(), await res.text()).toBe(201);
-    baseManifestId = ((await res.json()) as { id: string }).id;
-  } finally {
-    await context.close();
-  }
+  baseManifestId = await publishTinyBase(browser, testInfo, { name: "tiny-e2e", version: run, description: "One tiny package, for the browser tests", step: `echo hello > /etc/hello-${run}` });
 });
 
 /** As the customer, through the API: fork the tiny base and save one revision with `layer` on top. */

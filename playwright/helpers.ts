@@ -1,5 +1,5 @@
 import crypto from "node:crypto";
-import { expect, type APIRequestContext, type Page } from "@playwright/test";
+import { expect, type APIRequestContext, type Browser, type Page, type TestInfo } from "@playwright/test";
 
 export const PASSWORD = "Granite-Falcon-42!";
 export const uniqueEmail = (tag: string) => `${tag}-${crypto.randomUUID().slice(0, 8)}@example.test`;
@@ -35,4 +35,35 @@ export const pageAlert = (page: Page) => page.getByRole("alert").filter({ hasTex
 export async function signOutInBrowser(page: Page) {
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/sign-in/);
+}
+
+/**
+ * As the admin, in a browser context of its own (the customer's session stays untouched): publishes a base manifest
+ * of one tiny package (strata-base would build a kernel) and returns its id.
+ */
+export async function publishTinyBase(browser: Browser, testInfo: TestInfo, opts: { name: string; version: string; description: string; step: string }): Promise<string> {
+  const context = await browser.newContext({ baseURL: testInfo.project.use.baseURL, ignoreHTTPSErrors: true, storageState: { cookies: [], origins: [] } });
+  try {
+    const page = await context.newPage();
+    await signInInBrowser(page, process.env.E2E_ADMIN_EMAIL!, process.env.E2E_ADMIN_PASSWORD!);
+    await expect(page).toHaveURL(/\/dashboard$/);
+    const yaml = [
+      `name: ${opts.name}`,
+      `version: "${opts.version}"`,
+      "base_image: strata/debian:bookworm",
+      `description: ${opts.description}`,
+      "packages:",
+      "  - category: system",
+      "    name: hello",
+      '    version: "1"',
+      "    steps:",
+      `      - ${opts.step}`,
+      "",
+    ].join("\n");
+    const res = await context.request.post("/api/v1/base-manifests", { data: { yaml } });
+    expect(res.status(), await res.text()).toBe(201);
+    return ((await res.json()) as { id: string }).id;
+  } finally {
+    await context.close();
+  }
 }

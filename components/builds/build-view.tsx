@@ -2,6 +2,7 @@
 
 // The live build page: state, progress, packages and log from the build's event stream, with Cancel and Retry.
 // The stream replays the whole log from the first line, so a reload shows everything so far and then follows on.
+import { Copyable } from "../ui/copyable";
 import { useCallback, useEffect, useRef, useState } from "react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
@@ -10,7 +11,6 @@ import { Button } from "../ui/button";
 import { Card } from "../ui/card";
 import { ProblemAlert } from "../ui/problem";
 import { BuildLog } from "./build-log";
-import { CopyButton } from "./copy-button";
 import { PackageTable } from "./package-table";
 import { BuildProgressBar, BuildStatusBadge } from "./status";
 import { VersionMeaning, VersionName } from "./version-name";
@@ -105,20 +105,6 @@ function LiveIndicator({ connection, active }: { connection: Connection; active:
       <span aria-hidden className={`h-1.5 w-1.5 rounded-full ${connection === "live" ? "animate-pulse bg-emerald-500" : "bg-amber-400"}`} />
       {text}
     </span>
-  );
-}
-
-function ImageReference({ label, value, testId }: { label: string; value: string; testId: string }) {
-  return (
-    <div>
-      <dt className="text-xs font-medium text-slate-500">{label}</dt>
-      <dd className="mt-1 flex items-center gap-2">
-        <code data-testid={testId} className="min-w-0 flex-1 rounded-md bg-slate-50 px-2.5 py-1.5 font-mono text-[13px] break-all text-slate-800 ring-1 ring-slate-200 ring-inset">
-          {value}
-        </code>
-        <CopyButton value={value} label={`Copy ${label.toLowerCase()}`} />
-      </dd>
-    </div>
   );
 }
 
@@ -244,14 +230,25 @@ export function BuildView({ initial, flavourName }: { initial: Build; flavourNam
       {build.status === "succeeded" && build.imageRef && build.imageDigest && (
         <Card title="Image">
           <dl className="space-y-3">
-            <ImageReference label="Image reference" value={build.imageRef} testId="image-ref" />
-            <ImageReference label="Digest reference" value={digestReference(build.imageRef, build.imageDigest)} testId="image-digest-ref" />
+            <Copyable label="Image reference" value={build.imageRef} testId="image-ref" />
+            <Copyable label="Digest reference" value={digestReference(build.imageRef, build.imageDigest)} testId="image-digest-ref" />
             <div>
               <dt className="text-xs font-medium text-slate-500">Image size (compressed layers)</dt>
               <dd className="mt-1 text-sm tabular-nums" data-testid="image-size">
                 {formatBytes(build.imageSize)}
               </dd>
             </div>
+            {typeof build.repositoryRevision === "number" && (
+              <div>
+                <dt className="text-xs font-medium text-slate-500">Package repository</dt>
+                <dd className="mt-1 text-sm">
+                  <Link href={`/flavours/${build.flavourId}/repository/${build.repositoryRevision}`} className="font-medium text-brand-600 hover:underline">
+                    Repository revision {build.repositoryRevision}
+                  </Link>
+                  <span className="text-slate-600">: every package&apos;s artefact and files, searchable.</span>
+                </dd>
+              </div>
+            )}
           </dl>
           <p className="mt-3 text-xs text-slate-500">
             Pull it with <code className="font-mono">docker pull</code> or <code className="font-mono">skopeo</code> from any machine that can reach the registry; the digest

@@ -52,6 +52,8 @@ export interface BuildView {
   cancelRequestedAt: string | null;
   startedByUser: { name: string; email: string } | null;
   packages: BuildPackageView[];
+  /** The number of the repository revision this build published (succeeded builds only); absent from older snapshots. */
+  repositoryRevision?: number | null;
 }
 
 export interface LogLine {

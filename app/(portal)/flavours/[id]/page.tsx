@@ -45,6 +45,9 @@ export default async function FlavourPage({ params, searchParams }: { params: Pr
               <Link href={`/flavours/${flavour.id}/builds`} className={link}>
                 Builds
               </Link>
+              <Link href={`/flavours/${flavour.id}/repository`} className={link}>
+                Repository
+              </Link>
               <Link href={`/flavours/${flavour.id}/history`} className={link}>
                 History
               </Link>

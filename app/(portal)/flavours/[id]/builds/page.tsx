@@ -33,7 +33,14 @@ export default async function FlavourBuildsPage({ params }: { params: Promise<{ 
       <PageHeader
         title={`Builds of ${flavour.name}`}
         description={`Each build turns a revision into an OS image in the registry, versioned r<revision>.<build> (r${flavour.latest.number}.1 is the first build of revision ${flavour.latest.number}). Build builds the latest revision, r${flavour.latest.number} (${flavour.latest.packages.length} packages).`}
-        actions={archived ? undefined : <BuildButton flavourId={flavour.id} />}
+        actions={
+          <div className="flex flex-wrap items-start gap-2">
+            <Link href={`/flavours/${flavour.id}/repository`} className="rounded-md bg-white px-3.5 py-2 text-sm font-medium text-slate-800 shadow-sm ring-1 ring-slate-300 hover:bg-slate-50">
+              Repository
+            </Link>
+            {!archived && <BuildButton flavourId={flavour.id} />}
+          </div>
+        }
       />
       {archived && (
         <p className="mb-6 rounded-lg border border-amber-200 bg-amber-50 px-5 py-3 text-sm text-amber-900">
