@@ -37,7 +37,7 @@ import { toManifestYaml } from "@/lib/manifest/yaml";
 import type { RegistryService } from "@/scripts/dev-stack/registry";
 import { dockerBuildAndPush, dockerContextOf, lastSavedLayer, saveTarZstd } from "./baseline";
 import { copyBaseImage, removeImageTrees } from "./images";
-import { startPortal, startServices, Teardown, type Api, type Portal } from "./stack";
+import { latestBaseManifest, runBench, startPortal, startServices, type Api, type Portal, type Teardown } from "./stack";
 
 process.chdir(fileURLToPath(new URL("..", import.meta.url)));
 
@@ -133,12 +133,6 @@ function check(condition: boolean, message: string): asserts condition {
 // ---------------------------------------------------------------------------------------------------------------
 // Our side, through the API
 
-async function latestBaseManifest(api: Api): Promise<BaseManifestView> {
-  const { baseManifests } = await api.get<{ baseManifests: { id: string; name: string; version: string }[] }>("/base-manifests");
-  const [latest] = baseManifests.filter((m) => m.name === "strata-base" && /^\d+$/.test(m.version)).sort((a, b) => Number(b.version) - Number(a.version));
-  check(latest !== undefined, "no bundled strata-base manifest in the database");
-  return api.get<BaseManifestView>(`/base-manifests/${latest.id}`);
-}
 
 /** The manifest a round builds on: the real one (or the smoke one) with only its version and base image changed. */
 function manifestYaml(bench: Bench, tiny: boolean, version: string, baseImage: string): string {
@@ -391,7 +385,7 @@ async function main(teardown: Teardown): Promise<void> {
   });
   log(`base image ${DEFAULT_BASE_IMAGE}: ${(await ensureBaseImage(services.docker, DEFAULT_BASE_IMAGE, { workDir: dataDir, log: { debug() {}, info: log, warn: log, error: log } })).slice(0, 19)}`);
   const portal = await startPortal(services, { runDir, nonce, env: { STRATA_CACHE_REPOSITORY: CACHE_REPOSITORY }, log }, teardown);
-  const bench: Bench = { ...services, portal, real: SMOKE ? null : await latestBaseManifest(portal.customer), baseCopies, cacheKeys };
+  const bench: Bench = { ...services, portal, real: SMOKE ? null : await latestBaseManifest<BaseManifestView>(portal.customer), baseCopies, cacheKeys };
   log(
     bench.real
       ? `flavour: ${bench.real.name} ${bench.real.version} (${bench.real.packages.length} packages) + apt ${FIRST_APT}, then + apt ${SECOND_APT}; ${ROUNDS} round(s)`
@@ -404,27 +398,4 @@ async function main(teardown: Teardown): Promise<void> {
   report(results);
 }
 
-const teardown = new Teardown();
-let stopping: Promise<void> | undefined;
-const stop = () => (stopping ??= teardown.run(log));
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    log(`${signal}: stopping everything the bench started`);
-    void stop().finally(() => process.exit(130));
-  });
-}
-
-const started = performance.now();
-main(teardown)
-  .then(
-    () => 0,
-    (err: unknown) => {
-      console.error(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      return 1;
-    },
-  )
-  .then(async (code) => {
-    await stop();
-    log(`done in ${((performance.now() - started) / 60_000).toFixed(1)} min`);
-    process.exit(code);
-  });
+runBench(main, log);

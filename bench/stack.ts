@@ -119,6 +119,8 @@ export async function startServices(
 /** A password the sign-up rules accept; nobody signs in with it. */
 const throwawayPassword = () => `Bench-${randomBytes(12).toString("base64url")}-9z`;
 
+const tokenOf = async (db: ReturnType<typeof createDb>["db"], userId: string, nonce: string) => (await createToken(db, await loadActor(db, userId, "session"), { name: `bench ${nonce}` })).token;
+
 /** The platform admin and a customer of a new organisation, each with a personal access token (made with the lib, as the settings page would). */
 async function makeAccounts(databaseUrl: string, adminEmail: string, nonce: string) {
   const { db, pool } = createDb(databaseUrl, { max: 2 });
@@ -126,11 +128,59 @@ async function makeAccounts(databaseUrl: string, adminEmail: string, nonce: stri
     await ensureAdmin(db, { email: adminEmail, password: throwawayPassword() });
     const [admin] = await db.select({ id: users.id }).from(users).where(eq(users.email, adminEmail));
     const customer = await signUp(db, { email: `bench-${nonce}@bench.strata.test`, name: "Benchmark", organisation: `Bench ${nonce}`, password: throwawayPassword() });
-    const token = async (userId: string) => (await createToken(db, await loadActor(db, userId, "session"), { name: `bench ${nonce}` })).token;
-    return { admin: await token(admin.id), customer: await token(customer.userId) };
+    return { admin: await tokenOf(db, admin.id, nonce), customer: await tokenOf(db, customer.userId, nonce) };
   } finally {
     await pool.end();
   }
+}
+
+/** A customer of one more new organisation with a token, for benches that need a second tenant. */
+export async function customerOfNewOrg(databaseUrl: string, apiBase: string, nonce: string, label: string): Promise<Api> {
+  const { db, pool } = createDb(databaseUrl, { max: 2 });
+  try {
+    const account = await signUp(db, { email: `bench-${nonce}-${label}@bench.strata.test`, name: `Benchmark ${label}`, organisation: `Bench ${nonce} ${label}`, password: throwawayPassword() });
+    return new Api(apiBase, await tokenOf(db, account.userId, `${nonce} ${label}`));
+  } finally {
+    await pool.end();
+  }
+}
+
+/** The latest bundled strata-base version: what a user forks by default. */
+export async function latestBaseManifest<T>(api: Api): Promise<T> {
+  const { baseManifests } = await api.get<{ baseManifests: { id: string; name: string; version: string }[] }>("/base-manifests");
+  const [latest] = baseManifests.filter((m) => m.name === "strata-base" && /^\d+$/.test(m.version)).sort((a, b) => Number(b.version) - Number(a.version));
+  if (!latest) throw new Error("no bundled strata-base manifest in the database");
+  return api.get<T>(`/base-manifests/${latest.id}`);
+}
+
+/**
+ * Runs a bench's main with a Teardown that stops everything it started, on success, failure or Ctrl-C, and exits
+ * with 0 or 1.
+ */
+export function runBench(main: (teardown: Teardown) => Promise<void>, log: (msg: string) => void): void {
+  const teardown = new Teardown();
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= teardown.run(log));
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      log(`${signal}: stopping everything the bench started`);
+      void stop().finally(() => process.exit(130));
+    });
+  }
+  const started = performance.now();
+  main(teardown)
+    .then(
+      () => 0,
+      (err: unknown) => {
+        console.error(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        return 1;
+      },
+    )
+    .then(async (code) => {
+      await stop();
+      log(`done in ${((performance.now() - started) / 60_000).toFixed(1)} min`);
+      process.exit(code);
+    });
 }
 
 export interface Portal {
