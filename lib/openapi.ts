@@ -165,7 +165,37 @@ addPaths({
     get: { summary: "The index, byte for byte the OCI artifact's config (its sha256 is the index digest)", tags: ["repositories"], parameters: [idParam(), repoNumber], responses: { 200: etagged("The index"), 404: notFound } },
   },
   "/flavours/{id}/repository/{number}/repository.yaml": {
-    get: { summary: "The revision as a luet repository.yaml", tags: ["repositories"], parameters: [idParam(), repoNumber], responses: { 200: etagged("YAML"), 404: notFound } },
+    get: {
+      summary: "The revision as a luet repository.yaml (with the sha256 of tree.tar.gz and repository.meta.yaml.tar): the revision's URL is a luet HTTP repository",
+      tags: ["repositories"],
+      parameters: [idParam(), repoNumber],
+      responses: { 200: etagged("YAML"), 404: notFound },
+    },
+  },
+  "/flavours/{id}/repository/{number}/tree.tar.gz": {
+    get: { summary: "luet's package tree of the revision: <category>/<name>/<version>/definition.yaml per package, same bytes every time", tags: ["repositories"], parameters: [idParam(), repoNumber], responses: { 200: etagged("gzip tar"), 404: notFound } },
+  },
+  "/flavours/{id}/repository/{number}/repository.meta.yaml.tar": {
+    get: { summary: "luet's artifact index of the revision (repository.meta.yaml in a tar): each artefact's file name, sha256, compression and files", tags: ["repositories"], parameters: [idParam(), repoNumber], responses: { 200: etagged("tar"), 404: notFound } },
+  },
+  "/flavours/{id}/repository/{number}/{file}": {
+    get: {
+      summary: "An artefact by its luet file name, where luet fetches it; streamed like /artefacts/{digest}",
+      tags: ["repositories"],
+      parameters: [
+        idParam(),
+        repoNumber,
+        { name: "file", in: "path", required: true, schema: { type: "string", pattern: "^[^/]+\\.package\\.tar\\.(zst|gz)$" }, description: "<name>-<category>-<version>.package.tar.zst (or .gz)" },
+        { name: "Range", in: "header", schema: { type: "string" }, description: "one byte range, e.g. bytes=0-1023" },
+      ],
+      responses: {
+        200: { description: "The artefact; `ETag` is its digest, `Cache-Control: public, immutable`" },
+        206: { description: "The requested range" },
+        304: { description: "Not modified (If-None-Match)" },
+        404: err("No artefact of that name in the revision (or not yours)"),
+        416: err("Range outside the artefact"),
+      },
+    },
   },
   "/flavours/{id}/repository/{number}/sbom.spdx.json": {
     get: { summary: "SPDX 2.3 JSON SBOM: every Debian package (version, source, licence) and every Strata package (artefact digest)", tags: ["repositories"], parameters: [idParam(), repoNumber], responses: { 200: etagged("The SBOM"), 404: notFound } },

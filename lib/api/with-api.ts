@@ -58,7 +58,8 @@ async function readJson(req: Request): Promise<unknown> {
 export async function resolveActor(req: Request, db: Db): Promise<Actor | null> {
   const authorization = req.headers.get("authorization");
   if (authorization) {
-    const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+    // "token <value>" too: that is how luet's HTTP client sends a repository's auth token.
+    const match = /^(?:Bearer|token)\s+(\S+)$/i.exec(authorization.trim());
     if (!match) throw new UnauthenticatedError("The Authorization header must be `Bearer <token>`.");
     const { userId, tokenId } = await authenticateToken(db, match[1]);
     return loadActor(db, userId, "token", tokenId);

@@ -18,7 +18,7 @@ import { logWriter } from "./log-writer";
 import { publishImage } from "./publish";
 import { recordArtefactFiles } from "../repository/files";
 import { readImageDebianPackages } from "../repository/dpkg";
-import { publishRevision, pushArtefacts, repositoryName } from "../repository/publish";
+import { knownDebianPackages, publishRevision, pushArtefacts, repositoryName } from "../repository/publish";
 import { planKeys, runPackages, type BuildLimits, type PackageEvent } from "./run-packages";
 import { baseCacheTag, SharedCachePublisher, sharedHas, type SharedCache } from "./shared-cache";
 import type { ArtefactStore } from "./artefact-store";
@@ -343,8 +343,10 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     timings.push(["assembling", Date.now()]);
 
     // The repository revision: its artefacts go to the registry now; its index, manifest and rows with the success.
-    setPhase("publishing", "reading the image's Debian packages");
-    const debianPackages = await readImageDebianPackages(deps.docker, result.imageId, { log, signal: abort.signal });
+    const imageKey = result.lastKey;
+    const known = imageKey ? await knownDebianPackages(db, imageKey) : null;
+    if (!known) setPhase("publishing", "reading the image's Debian packages");
+    const debianPackages = known ?? (await readImageDebianPackages(deps.docker, result.imageId, { log, signal: abort.signal }));
     const repoName = repositoryName(context.orgSlug, context.flavourName);
     setPhase("publishing", "publishing the repository's artefacts");
     const pushedArtefacts = await pushArtefacts({
@@ -390,6 +392,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
           artefact: pkg.artefact,
         })),
         debianPackages,
+        imageKey,
         log,
       });
       // In the transaction: the line exists exactly when the revision does.

@@ -12,7 +12,7 @@ import type { RegistryClient } from "../registry/client";
 import type { ArtefactStore } from "../builder/artefact-store";
 import { findImageByCacheKey } from "../builder/engine/images";
 import { readImageDebianPackages } from "./dpkg";
-import { publishRevision, pushArtefacts, repositoryName, unpublishedBuildsQuery } from "./publish";
+import { knownDebianPackages, publishRevision, pushArtefacts, repositoryName, unpublishedBuildsQuery } from "./publish";
 import type { RecordedPackage } from "./index-doc";
 import type { DebianPackage } from "./types";
 
@@ -103,8 +103,9 @@ async function publishBuild(deps: BackfillDeps, buildId: string, log: Logger): P
   });
   // The dpkg database of the image, when this engine still has the last package's image; else the list stays empty.
   const lastKey = packages[packages.length - 1]?.cacheKey;
-  const imageId = lastKey ? await findImageByCacheKey(deps.docker, lastKey, log).catch(() => null) : null;
-  const debianPackages: DebianPackage[] = imageId ? await readImageDebianPackages(deps.docker, imageId, { log }).catch(() => []) : [];
+  const known = lastKey ? await knownDebianPackages(db, lastKey) : null;
+  const imageId = !known && lastKey ? await findImageByCacheKey(deps.docker, lastKey, log).catch(() => null) : null;
+  const debianPackages: DebianPackage[] = known ?? (imageId ? await readImageDebianPackages(deps.docker, imageId, { log }).catch(() => []) : []);
 
   const repository = repositoryName(context.org, context.flavour);
   await pushArtefacts({ db, registry: deps.registry, store: deps.store, repository, artefacts: packages.map((p) => p.artefact), log });
@@ -121,6 +122,8 @@ async function publishBuild(deps: BackfillDeps, buildId: string, log: Logger): P
       build: { id: build.id, version: build.version, flavourRevision: build.revisionNumber, image },
       packages,
       debianPackages,
+      // Only a list read from the image (or known for its key) may answer for the key later.
+      imageKey: known || imageId ? lastKey : null,
       // Dated when the build finished, so the revision list reads in the order things happened.
       createdAt: build.finishedAt ?? undefined,
       log,

@@ -51,11 +51,13 @@ export async function pushArtefacts(input: PushArtefactsInput): Promise<{ upload
   let done = 0;
   await inParallel(distinct, PARALLEL_UPLOADS, async (artefact) => {
     const { registry, repository } = input;
-    if (await registry.headBlob(repository, artefact.digest)) counts.present++;
+    const from = elsewhere.get(artefact.digest);
+    // A blob known in another repository is mounted straight away (one round trip, and a no-op when this repository
+    // has it already); otherwise ask before uploading.
+    if (from && from !== repository && (await registry.mountBlob(repository, artefact.digest, from).catch(() => false))) counts.mounted++;
+    else if (await registry.headBlob(repository, artefact.digest)) counts.present++;
     else {
-      const from = elsewhere.get(artefact.digest);
-      if (from && from !== repository && (await registry.mountBlob(repository, artefact.digest, from).catch(() => false))) counts.mounted++;
-      else if (input.store.has(artefact.digest)) {
+      if (input.store.has(artefact.digest)) {
         await registry.putBlobStream(repository, artefact.digest, artefact.size, input.store.open(artefact.digest));
         counts.uploaded++;
       } else {
@@ -121,6 +123,8 @@ export interface PublishRevisionInput {
   build: RepositoryIndex["build"];
   packages: readonly RecordedPackage[];
   debianPackages: readonly DebianPackage[];
+  /** Cache key of the last package (the image the Debian packages were read from). */
+  imageKey?: string | null;
   createdAt?: Date;
   log?: Logger;
 }
@@ -169,6 +173,7 @@ export async function publishRevision(tx: DbOrTx, input: PublishRevisionInput): 
       size: index.totals.size,
       uncompressedSize: index.totals.uncompressedSize,
       debianPackageCount: index.debianPackages.length,
+      imageKey: input.imageKey ?? null,
       createdAt,
     })
     .returning();
@@ -206,6 +211,25 @@ export async function publishRevision(tx: DbOrTx, input: PublishRevisionInput): 
   }
   log.info("published repository revision", { reference, manifestDigest, indexDigest });
   return revision;
+}
+
+/**
+ * The Debian packages of the image a cache key names, when a revision has read them already (an image is the same
+ * wherever its key is built); null when none has.
+ */
+export async function knownDebianPackages(db: DbOrTx, imageKey: string): Promise<DebianPackage[] | null> {
+  const [known] = await db.select({ id: repositoryRevisions.id }).from(repositoryRevisions).where(eq(repositoryRevisions.imageKey, imageKey)).limit(1);
+  if (!known) return null;
+  const rows = await db.select().from(repositoryDebianPackages).where(eq(repositoryDebianPackages.revisionId, known.id));
+  return rows.map((r) => ({
+    name: r.name,
+    version: r.version,
+    architecture: r.architecture,
+    ...(r.source !== null ? { source: r.source } : {}),
+    ...(r.sourceVersion !== null ? { sourceVersion: r.sourceVersion } : {}),
+    ...(r.license !== null ? { license: r.license } : {}),
+    ...(r.homepage !== null ? { homepage: r.homepage } : {}),
+  }));
 }
 
 /** Used by the backfill: succeeded builds that have no revision yet, oldest first. */

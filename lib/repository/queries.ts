@@ -1,6 +1,6 @@
 // What users ask of repositories: revisions, packages, file lists and search (served from the file index in
 // PostgreSQL, in pages), diffs, and who may download an artefact. Every read is scoped to the actor's organisation.
-import { and, asc, desc, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { DbOrTx } from "../db";
 import { artefactFiles, artefacts, buildPackages, builds, flavours, orgs, repositoryDebianPackages, repositoryPackages, repositoryRevisions, type RepositoryRevisionRow } from "../db/schema";
@@ -232,27 +232,53 @@ export const FileSearchQuery = z
   .strict();
 export type FileSearchQuery = z.input<typeof FileSearchQuery>;
 
+/** The keyset cursor of a search page: the last row's rank and path, opaque to clients. */
+const searchCursor = {
+  encode: (rank: number, path: string) => Buffer.from(JSON.stringify([rank, path])).toString("base64url"),
+  decode(value: string): [number, string] {
+    try {
+      const [rank, path] = JSON.parse(Buffer.from(value, "base64url").toString("utf8")) as unknown[];
+      if (Number.isInteger(rank) && typeof path === "string") return [rank as number, path];
+    } catch {
+      // fall through
+    }
+    throw new BadRequestError("`after` must be the `next` value of the previous page.");
+  },
+};
+
 /**
- * "Which package ships this path?" across every file of a revision: paths containing `q`, in path order, each with
- * the package that ships it. The primary key of artefact_files narrows the scan to the revision's artefacts.
+ * "Which package ships this path?" across every file of a revision: paths containing `q` (case-insensitive), the
+ * path itself first, then files of that name, then the rest in path order, each with the package that ships it. The
+ * primary key of artefact_files narrows the scan to the revision's artefacts; the order is one top-N sort.
  */
 export async function searchRevisionFiles(db: DbOrTx, actor: Actor, flavourId: string, number: number, query: FileSearchQuery) {
   const parsed = FileSearchQuery.safeParse(query);
   if (!parsed.success) throw new BadRequestError(parsed.error.issues[0]?.message ?? "Invalid search.");
   const { q, limit, after } = parsed.data;
+  const cursor = after !== undefined ? searchCursor.decode(after) : null;
   const { revision } = await revisionRow(db, actor, flavourId, number);
+  const basename = q.replace(/^.*\//, "");
+  const named = basename ? sql`when ${artefactFiles.path} like ${`%/${basename.replace(/[\\%_]/g, (c) => `\\${c}`)}`} then 1` : sql``;
+  const rank = sql<number>`(case when ${artefactFiles.path} = ${q} then 0 ${named} else 2 end)`;
   const rows = await db
-    .select({ ...fileColumns, category: repositoryPackages.category, name: repositoryPackages.name, version: repositoryPackages.version })
+    .select({ ...fileColumns, rank, category: repositoryPackages.category, name: repositoryPackages.name, version: repositoryPackages.version })
     .from(repositoryPackages)
     .innerJoin(artefactFiles, eq(artefactFiles.artefactDigest, repositoryPackages.artefactDigest))
-    .where(and(eq(repositoryPackages.revisionId, revision.id), sql`${artefactFiles.path} ilike ${containing(q)}`, after !== undefined ? gt(artefactFiles.path, after) : undefined))
-    .orderBy(asc(artefactFiles.path), asc(repositoryPackages.position))
+    .where(
+      and(
+        eq(repositoryPackages.revisionId, revision.id),
+        sql`${artefactFiles.path} ilike ${containing(q)}`,
+        cursor ? sql`(${rank}, ${artefactFiles.path}) > (${cursor[0]}::int, ${cursor[1]}::text)` : undefined,
+      ),
+    )
+    .orderBy(rank, asc(artefactFiles.path), asc(repositoryPackages.position))
     .limit(limit + 1);
   const more = rows.length > limit;
   const page = more ? rows.slice(0, limit) : rows;
+  const last = page[page.length - 1];
   return {
-    matches: page.map(({ category, name, version, ...file }) => ({ ...file, package: { category, name, version } })),
-    next: more ? page[page.length - 1].path : null,
+    matches: page.map(({ category, name, version, rank: _rank, ...file }) => ({ ...file, package: { category, name, version } })),
+    next: more ? searchCursor.encode(last.rank, last.path) : null,
   };
 }
 
@@ -364,8 +390,12 @@ export async function flavourNames(db: DbOrTx, flavourId: string) {
   return row;
 }
 
-/** Every path of an artefact in order (for luet's metadata.yaml, which lists them all). */
+/** Every path of an artefact but its directories, in order: luet's `files` (its FileList skips directories). */
 export async function listAllPackagePaths(db: DbOrTx, digest: string): Promise<string[]> {
-  const rows = await db.select({ path: artefactFiles.path }).from(artefactFiles).where(eq(artefactFiles.artefactDigest, digest)).orderBy(asc(artefactFiles.path));
+  const rows = await db
+    .select({ path: artefactFiles.path })
+    .from(artefactFiles)
+    .where(and(eq(artefactFiles.artefactDigest, digest), ne(artefactFiles.type, "directory")))
+    .orderBy(asc(artefactFiles.path));
   return rows.map((r) => r.path);
 }

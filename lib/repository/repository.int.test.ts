@@ -8,11 +8,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { gunzipSync } from "node:zlib";
 import { inject } from "vitest";
 import { count, eq } from "drizzle-orm";
 import type Dockerode from "dockerode";
 import Ajv from "ajv";
 import addFormats from "ajv-formats";
+import { parse } from "yaml";
 import { closeTestDb, makeActor, testDb } from "../testing/fixtures";
 import { getPool } from "../db";
 import { artefactFiles, builds, repositoryPackages, repositoryRevisions } from "../db/schema";
@@ -41,6 +43,9 @@ import * as searchRoute from "@/app/api/v1/flavours/[id]/repository/[number]/fil
 import * as packageRoute from "@/app/api/v1/flavours/[id]/repository/[number]/packages/[category]/[name]/route";
 import * as packageFilesRoute from "@/app/api/v1/flavours/[id]/repository/[number]/packages/[category]/[name]/files/route";
 import * as metadataRoute from "@/app/api/v1/flavours/[id]/repository/[number]/packages/[category]/[name]/metadata.yaml/route";
+import * as luetTreeRoute from "@/app/api/v1/flavours/[id]/repository/[number]/tree.tar.gz/route";
+import * as luetMetaRoute from "@/app/api/v1/flavours/[id]/repository/[number]/repository.meta.yaml.tar/route";
+import * as luetArtefactRoute from "@/app/api/v1/flavours/[id]/repository/[number]/[file]/route";
 import * as diffRoute from "@/app/api/v1/flavours/[id]/repository/diff/route";
 import * as diffByIdRoute from "@/app/api/v1/repository/diff/route";
 import * as artefactRoute from "@/app/api/v1/artefacts/[digest]/route";
@@ -220,6 +225,35 @@ describe("publishing", () => {
     const beta = sbom.packages.find((p: { name: string }) => p.name === "layer/beta");
     expect(beta.checksums).toEqual([{ algorithm: "SHA256", checksumValue: second.packages[2].artefact!.digest.slice(7) }]);
   });
+
+  it("serves the revision as a luet HTTP repository: the files repository.yaml names, with its checksums, and artefacts by luet name", async () => {
+    const revision = { id: flavourId, number: "2" };
+    const repo = parse(await (await call(luetRoute.GET, revision)).text());
+    const treeRes = await call(luetTreeRoute.GET, revision);
+    const metaRes = await call(luetMetaRoute.GET, revision);
+    expect([treeRes.status, metaRes.status]).toEqual([200, 200]);
+    const tree = Buffer.from(await treeRes.arrayBuffer());
+    const meta = Buffer.from(await metaRes.arrayBuffer());
+    expect(`sha256:${repo.repo_files.tree.checksums.sha256}`).toBe(sha256(tree));
+    expect(`sha256:${repo.repo_files.meta.checksums.sha256}`).toBe(sha256(meta));
+    expect(gunzipSync(tree).toString("latin1")).toContain("layer/beta/1/definition.yaml");
+    // The meta tar is uncompressed: beta's files are in it as luet lists them, without directories.
+    expect(meta.toString("utf8")).toContain(`- ${toolPath.slice(1)}\n`);
+    expect(meta.toString("utf8")).not.toMatch(/^\s+- opt\n/m);
+    // The same bytes on every request, and a 304 for the ETag.
+    expect(sha256(Buffer.from(await (await call(luetTreeRoute.GET, revision)).arrayBuffer()))).toBe(sha256(tree));
+    expect((await call(luetMetaRoute.GET, revision, { headers: { "if-none-match": metaRes.headers.get("etag")! } })).status).toBe(304);
+
+    const beta = repo.strata.packages.find((p: { name: string }) => p.name === "beta");
+    const artefact = await call(luetArtefactRoute.GET, { ...revision, file: beta.path });
+    expect(artefact.status).toBe(200);
+    expect(sha256(Buffer.from(await artefact.arrayBuffer()))).toBe(`sha256:${beta.checksums.sha256}`);
+    expect((await call(luetArtefactRoute.HEAD, { ...revision, file: beta.path }, { method: "HEAD" })).headers.get("content-length")).toBe(String(beta.size));
+    for (const file of ["nope-layer-1.package.tar.zst", `..%2F${beta.path}`, "%zz"]) {
+      expect((await call(luetArtefactRoute.GET, { ...revision, file })).status, file).toBe(404);
+    }
+    expect((await call(luetArtefactRoute.GET, { ...revision, file: beta.path }, { as: otherToken })).status).toBe(404);
+  });
 });
 
 describe("browsing", () => {
@@ -228,6 +262,17 @@ describe("browsing", () => {
     expect(status).toBe(200);
     expect(body.matches).toEqual([expect.objectContaining({ path: toolPath, type: "file", mode: 0o755, package: { category: "layer", name: "beta", version: "1" } })]);
     expect(body.matches[0].sha256).toBe(sha256(Buffer.from("#!/bin/sh\necho tool\n")));
+    // The path itself first, then files of that name, then the rest by path; pages follow an opaque cursor.
+    const named = (await json(await call(searchRoute.GET, { id: flavourId, number: "2" }, { query: "q=alpha&limit=1" }))).body;
+    expect(named.matches.map((m: { path: string }) => m.path)).toEqual(["/opt/alpha"]);
+    const byName = (await json(await call(searchRoute.GET, { id: flavourId, number: "2" }, { query: `q=${encodeURIComponent(`${stamp}`)}&limit=1` }))).body;
+    expect(byName.matches.map((m: { path: string }) => m.path)).toEqual([`/opt/${stamp}`]);
+    const rest = (await json(await call(searchRoute.GET, { id: flavourId, number: "2" }, { query: `q=${stamp}&limit=5&after=${byName.next}` }))).body;
+    expect(rest.matches.map((m: { path: string }) => m.path)).toEqual([toolPath]);
+    expect(rest.next).toBeNull();
+    const badCursor = await json(await call(searchRoute.GET, { id: flavourId, number: "2" }, { query: "q=tool&after=%2Fetc" }));
+    expect(badCursor.status).toBe(400);
+    expect(badCursor.body.error.message).toMatch(/next/);
     // Pattern characters are literal: "%" matches nothing here.
     expect((await json(await call(searchRoute.GET, { id: flavourId, number: "2" }, { query: "q=%25" }))).body.matches).toEqual([]);
   });
@@ -368,6 +413,10 @@ describe("atomicity and backfill", () => {
     await saveRevision(db, customer, flavour.id, { layers: revision1 });
     const build = await buildAndGet(flavour.id);
     const [published] = await db.select().from(repositoryRevisions).where(eq(repositoryRevisions.buildId, build.id));
+    // Its image is revision 1's (same layers, same keys): the Debian packages were taken from there, not read again.
+    const [firstRevision] = await db.select().from(repositoryRevisions).where(eq(repositoryRevisions.buildId, first.id));
+    expect(published.imageKey).toBe(firstRevision.imageKey);
+    expect(JSON.parse(published.index).debianPackages).toEqual(JSON.parse(firstRevision.index).debianPackages);
     // As before the upgrade: the build succeeded, no revision exists.
     await db.delete(repositoryRevisions).where(eq(repositoryRevisions.id, published.id));
     const backfill = () => backfillRepositories({ db, pool: getPool(), docker, registry: new RegistryClient(registry.url), publicRegistry: registry.url, store: createArtefactStore(path.join(dataDir, "artefacts")) });

@@ -35,6 +35,11 @@ export const repositoryRevisions = pgTable(
     size: bigint("size", { mode: "number" }).notNull(),
     uncompressedSize: bigint("uncompressed_size", { mode: "number" }).notNull(),
     debianPackageCount: integer("debian_package_count").notNull(),
+    /**
+     * Cache key of the last package: it names the image the Debian packages were read from, so another build ending in
+     * the same key (any flavour, any organisation) reuses the list instead of opening the image again.
+     */
+    imageKey: text("image_key"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
@@ -42,6 +47,8 @@ export const repositoryRevisions = pgTable(
     uniqueIndex("repository_revisions_flavour_number_idx").on(t.flavourId, t.number),
     // One revision per build: a retried publish cannot make a second.
     uniqueIndex("repository_revisions_build_idx").on(t.buildId),
+    // The Debian packages of an image already read: knownDebianPackages.
+    index("repository_revisions_image_key_idx").on(t.imageKey),
   ],
 );
 

@@ -3,10 +3,14 @@ import { revisionNumber } from "@/lib/api/params";
 import { getRepositoryIndex } from "@/lib/repository/queries";
 import { immutableDocument } from "@/lib/repository/documents";
 import { luetRepositoryYaml } from "@/lib/repository/luet";
+import { luetRepositoryFiles } from "@/lib/repository/luet-files";
 
-/** The revision as a luet repository.yaml. */
-export const GET = withApi({ role: "customer" }, async ({ req, db, actor, params }) => {
+/** The revision as a luet repository.yaml: this revision's URL is the repository, and the tree and meta files' sha256 are listed. */
+const handler = withApi({ role: "customer" }, async ({ req, db, actor, params }) => {
   const { digest, index } = await getRepositoryIndex(db, actor, params.id, revisionNumber(params.number, "repository revision"));
-  const yaml = luetRepositoryYaml(index, { baseUrl: new URL(`/api/v1/flavours/${params.id}/repository/${index.revision}`, req.url).toString() });
-  return immutableDocument(req, Buffer.from(yaml), { etag: `${digest}-luet`, type: "application/yaml; charset=utf-8", fileName: "repository.yaml" });
+  const { checksums } = await luetRepositoryFiles(db, { digest, index });
+  const yaml = luetRepositoryYaml(index, { baseUrl: new URL(`/api/v1/flavours/${params.id}/repository/${index.revision}`, req.url).toString(), checksums });
+  return immutableDocument(req, Buffer.from(yaml), { etag: `${digest}-luet-repository`, type: "application/yaml; charset=utf-8", fileName: "repository.yaml" });
 });
+export const GET = handler;
+export const HEAD = handler;

@@ -11,5 +11,5 @@ export const GET = withApi({ role: "customer" }, async ({ req, db, actor, params
   const pkg = index.packages.find((p) => p.category === params.category && p.name === params.name);
   if (!pkg) throw new NotFoundError(`No package ${params.category}/${params.name} in repository revision ${revision.number}.`);
   const yaml = luetPackageMetadataYaml(index, pkg, await listAllPackagePaths(db, pkg.artefact.digest));
-  return immutableDocument(req, Buffer.from(yaml), { etag: `${digest}-${pkg.category}-${pkg.name}-luet`, type: "application/yaml; charset=utf-8", fileName: "metadata.yaml" });
+  return immutableDocument(req, Buffer.from(yaml), { etag: `${digest}-${pkg.category}-${pkg.name}-luet-metadata`, type: "application/yaml; charset=utf-8", fileName: "metadata.yaml" });
 });
