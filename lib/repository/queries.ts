@@ -232,13 +232,13 @@ export const FileSearchQuery = z
   .strict();
 export type FileSearchQuery = z.input<typeof FileSearchQuery>;
 
-/** The keyset cursor of a search page: the last row's rank and path, opaque to clients. */
+/** The keyset cursor of a search page: the last row's rank, path and artefact, opaque to clients. */
 const searchCursor = {
-  encode: (rank: number, path: string) => Buffer.from(JSON.stringify([rank, path])).toString("base64url"),
-  decode(value: string): [number, string] {
+  encode: (rank: number, path: string, digest: string) => Buffer.from(JSON.stringify([rank, path, digest])).toString("base64url"),
+  decode(value: string): [number, string, string] {
     try {
-      const [rank, path] = JSON.parse(Buffer.from(value, "base64url").toString("utf8")) as unknown[];
-      if (Number.isInteger(rank) && typeof path === "string") return [rank as number, path];
+      const [rank, path, digest] = JSON.parse(Buffer.from(value, "base64url").toString("utf8")) as unknown[];
+      if (Number.isInteger(rank) && typeof path === "string" && typeof digest === "string") return [rank as number, path, digest];
     } catch {
       // fall through
     }
@@ -248,8 +248,9 @@ const searchCursor = {
 
 /**
  * "Which package ships this path?" across every file of a revision: paths containing `q` (case-insensitive), the
- * path itself first, then files of that name, then the rest in path order, each with the package that ships it. The
- * primary key of artefact_files narrows the scan to the revision's artefacts; the order is one top-N sort.
+ * path itself first, then files of that name, then the rest in path order, each with the package that ships it.
+ * The revision's artefact digests are looked up first, so only their files are read, however many other artefacts the
+ * table holds.
  */
 export async function searchRevisionFiles(db: DbOrTx, actor: Actor, flavourId: string, number: number, query: FileSearchQuery) {
   const parsed = FileSearchQuery.safeParse(query);
@@ -257,28 +258,51 @@ export async function searchRevisionFiles(db: DbOrTx, actor: Actor, flavourId: s
   const { q, limit, after } = parsed.data;
   const cursor = after !== undefined ? searchCursor.decode(after) : null;
   const { revision } = await revisionRow(db, actor, flavourId, number);
-  const basename = q.replace(/^.*\//, "");
-  const named = basename ? sql`when ${artefactFiles.path} like ${`%/${basename.replace(/[\\%_]/g, (c) => `\\${c}`)}`} then 1` : sql``;
-  const rank = sql<number>`(case when ${artefactFiles.path} = ${q} then 0 ${named} else 2 end)`;
-  const rows = await db
-    .select({ ...fileColumns, rank, category: repositoryPackages.category, name: repositoryPackages.name, version: repositoryPackages.version })
+  const packages = await db
+    .select({ digest: repositoryPackages.artefactDigest, category: repositoryPackages.category, name: repositoryPackages.name, version: repositoryPackages.version })
     .from(repositoryPackages)
-    .innerJoin(artefactFiles, eq(artefactFiles.artefactDigest, repositoryPackages.artefactDigest))
-    .where(
-      and(
-        eq(repositoryPackages.revisionId, revision.id),
-        sql`${artefactFiles.path} ilike ${containing(q)}`,
-        cursor ? sql`(${rank}, ${artefactFiles.path}) > (${cursor[0]}::int, ${cursor[1]}::text)` : undefined,
-      ),
-    )
-    .orderBy(rank, asc(artefactFiles.path), asc(repositoryPackages.position))
-    .limit(limit + 1);
+    .where(eq(repositoryPackages.revisionId, revision.id))
+    .orderBy(asc(repositoryPackages.position));
+  // Two packages may have the same artefact (both empty, say): a file of it is shipped by each.
+  const shippers = new Map<string, Array<{ category: string; name: string; version: string }>>();
+  for (const { digest, ...pkg } of packages) shippers.set(digest, [...(shippers.get(digest) ?? []), pkg]);
+  if (shippers.size === 0) return { matches: [], next: null };
+
+  const basename = q.replace(/^.*\//, "");
+  const literal = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+  const named = basename ? sql`when f.path like ${`%/${literal(basename)}`} then 1` : sql``;
+  const rank = sql`(case when f.path = ${q} then 0 ${named} else 2 end)`;
+  const digests = sql.join([...shippers.keys()].map((d) => sql`${d}`), sql`, `);
+  // One sub-query an artefact: each picks the trigram index (a rare part of a path) or its own rows through the
+  // primary key (a common one), and never reads another artefact's files.
+  const result = await db.execute(sql`
+    select x.* from unnest(array[${digests}]::text[]) as d(digest)
+    cross join lateral (
+      select f.path, f.type, f.size, f.mode, f.target, f.sha256, f.artefact_digest as digest, ${rank} as rank
+      from artefact_files f
+      where f.artefact_digest = d.digest and f.path ilike ${containing(q)}
+        ${cursor ? sql`and (${rank}, f.path, f.artefact_digest) > (${cursor[0]}::int, ${cursor[1]}::text, ${cursor[2]}::text)` : sql``}
+      order by rank, f.path
+      limit ${limit + 1}
+    ) x
+    order by x.rank, x.path, x.digest
+    limit ${limit + 1}`);
+  const rows = (result.rows as Array<Record<string, unknown>>).map((r) => ({
+    path: r.path as string,
+    type: r.type as RepositoryFile["type"],
+    size: Number(r.size),
+    mode: Number(r.mode),
+    target: (r.target as string | null) ?? null,
+    sha256: (r.sha256 as string | null) ?? null,
+    digest: r.digest as string,
+    rank: Number(r.rank),
+  }));
   const more = rows.length > limit;
   const page = more ? rows.slice(0, limit) : rows;
   const last = page[page.length - 1];
   return {
-    matches: page.map(({ category, name, version, rank: _rank, ...file }) => ({ ...file, package: { category, name, version } })),
-    next: more ? searchCursor.encode(last.rank, last.path) : null,
+    matches: page.flatMap(({ rank: _rank, digest, ...file }) => (shippers.get(digest) ?? []).map((pkg) => ({ ...file, package: pkg }))),
+    next: more ? searchCursor.encode(last.rank, last.path, last.digest) : null,
   };
 }
 
