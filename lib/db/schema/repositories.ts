@@ -117,12 +117,7 @@ export const artefactFiles = pgTable(
     /** "sha256:…" of a regular file's content; null for other types and for artefacts extracted before it was recorded. */
     sha256: text("sha256"),
   },
-  (t) => [
-    primaryKey({ columns: [t.artefactDigest, t.path] }),
-    // "Which package ships this path?" (searchRevisionFiles): trigrams find a rare part of a path without reading
-    // every file of the revision; a common one reads the revision's files through the primary key instead.
-    index("artefact_files_path_trgm_idx").using("gin", t.path.op("gin_trgm_ops")),
-  ],
+  (t) => [primaryKey({ columns: [t.artefactDigest, t.path] })],
 );
 
 export type RepositoryRevisionRow = typeof repositoryRevisions.$inferSelect;
