@@ -1,5 +1,5 @@
 // The build engine against the real dockerd and registry: base image, builds, cache reuse, failures, cancel, timeout, sweep, publishing.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -149,7 +149,9 @@ describe("build, cache and push", () => {
     expect(steps).toEqual([1, 2, 3]);
 
     const [first, second] = result.packages;
-    expect(first.artefact.files).toContainEqual({ path: "/etc/strata/test.conf", type: "file", size: 13, mode: 0o640 });
+    // With the sha256 of its content, for repository diffs.
+    const conf = `sha256:${createHash("sha256").update(`run=${run}\n`).digest("hex")}`;
+    expect(first.artefact.files).toContainEqual({ path: "/etc/strata/test.conf", type: "file", size: 13, mode: 0o640, sha256: conf });
     expect(second.artefact.files.map((f) => f.path)).toEqual(expect.arrayContaining(["/opt/hello", "/opt/flavour"]));
     // The step driver's own files leave no trace in the layer.
     expect(second.artefact.files.some((f) => f.path.includes(".strata-build"))).toBe(false);
