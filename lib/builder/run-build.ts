@@ -23,6 +23,7 @@ import { planKeys, runPackages, type BuildLimits, type PackageEvent } from "./ru
 import { baseCacheTag, SharedCachePublisher, sharedHas, type SharedCache } from "./shared-cache";
 import type { ArtefactStore } from "./artefact-store";
 import type { Artefact, CompressionChoice } from "./extract";
+import type { DebianPackage } from "../repository/types";
 
 export { reapStaleBuilds, sweepOrphans, artefactRoot, STALE_AFTER_MS } from "./housekeeping";
 
@@ -224,6 +225,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
   };
 
   let publisher: SharedCachePublisher | null = null;
+  let repositoryWork: Promise<[DebianPackage[], Awaited<ReturnType<typeof pushArtefacts>>]> | null = null;
   try {
     const [context] = await db
       .select({ revision: flavourRevisions, flavourName: flavours.name, orgSlug: orgs.slug })
@@ -282,6 +284,17 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
       log,
     });
     await updates;
+
+    // The repository revision's work (the image's Debian packages, its artefacts into the registry) runs beside the
+    // image's publishing below: one waits on the engine and the disk, the other on the registry.
+    const imageKey = result.lastKey;
+    const repoName = repositoryName(context.orgSlug, context.flavourName);
+    repositoryWork = Promise.all([
+      (async () => (imageKey ? await knownDebianPackages(db, imageKey) : null) ?? readImageDebianPackages(deps.docker, result.imageId, { log, signal: abort.signal }))(),
+      pushArtefacts({ db, registry, store: deps.artefactStore, repository: repoName, artefacts: result.packages.map((p) => p.artefact), log }),
+    ]);
+    // Its failure is read where it is awaited (or after a failure elsewhere), not as an unhandled rejection.
+    repositoryWork.catch(() => {});
 
     // Publishing: the cache pushes that are still running, then the image assembled in the registry.
     const repository = `${context.orgSlug}/${context.flavourName}`;
@@ -342,22 +355,9 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     say(`published ${publicRef}@${pushed.digest} (${mb(pushed.size)})`);
     timings.push(["assembling", Date.now()]);
 
-    // The repository revision: its artefacts go to the registry now; its index, manifest and rows with the success.
-    const imageKey = result.lastKey;
-    const known = imageKey ? await knownDebianPackages(db, imageKey) : null;
-    if (!known) setPhase("publishing", "reading the image's Debian packages");
-    const debianPackages = known ?? (await readImageDebianPackages(deps.docker, result.imageId, { log, signal: abort.signal }));
-    const repoName = repositoryName(context.orgSlug, context.flavourName);
-    setPhase("publishing", "publishing the repository's artefacts");
-    const pushedArtefacts = await pushArtefacts({
-      db,
-      registry,
-      store: deps.artefactStore,
-      repository: repoName,
-      artefacts: result.packages.map((p) => p.artefact),
-      onProgress: (detail) => setPhase("publishing", detail),
-      log,
-    });
+    // The repository revision's share, started beside the image's publishing above: its rows go with the success.
+    setPhase("publishing", "publishing the repository revision");
+    const [debianPackages, pushedArtefacts] = await repositoryWork;
     say(`repository artefacts in ${repoName}: ${pushedArtefacts.uploaded} uploaded, ${pushedArtefacts.mounted} linked from other repositories, ${pushedArtefacts.present} there already; ${debianPackages.length} Debian packages`);
     if (abort.signal.aborted) throw new Error("cancelled");
     timings.push(["repository", Date.now()]);
@@ -406,6 +406,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     await updates;
     // A failed build must not leave pushes running behind it.
     await publisher?.flush().catch(() => {});
+    await repositoryWork?.catch(() => {});
     const shutdown = abort.signal.aborted && abort.signal.reason === "shutdown";
     const cancelled = !shutdown && abort.signal.aborted;
     const message = shutdown ? "The worker was stopped while building; press Retry to build again." : cancelled ? "Cancelled." : failureMessage(err);
