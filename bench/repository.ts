@@ -5,9 +5,10 @@
 // a registry of its own on 127.0.0.1:5078, the web server and ONE worker with default settings; data in
 // .data/bench/run-<nonce>, deleted at the end) and drives the REST API with personal access tokens, as clicks would:
 //   1. Publishing a revision. A flavour forked from the latest bundled base manifest, Build, succeeded. Publishing =
-//      the `repository` span of the build's own time line (the image's Debian packages read, the artefacts put in the
-//      registry) + from that line's `at` to the build's finishedAt (the transaction that writes the index, the
-//      artifact manifest and the revision's rows). Against the whole build, startedAt → finishedAt; target ≤ 0.10.
+//      the `repository` span of the build's own time line (the wait, after the image is published, for the image's
+//      Debian packages and the artefacts' upload, which run beside the image's publishing) + from that line's `at` to
+//      the build's finishedAt (the transaction that writes the index, the artifact manifest and the revision's rows):
+//      what the repository adds to the build's time. Against the whole build, startedAt → finishedAt; target ≤ 0.10.
 //      (a) the flavour's first build, cold: every package built, every artefact uploaded;
 //      (b) a flavour of a second organisation on the same base: every package cached, every artefact mounted from
 //          (a)'s repository instead of uploaded.
