@@ -18,7 +18,7 @@ import { logWriter } from "./log-writer";
 import { publishImage } from "./publish";
 import { recordArtefactFiles } from "../repository/files";
 import { readImageDebianPackages } from "../repository/dpkg";
-import { knownDebianPackages, publishRevision, pushArtefacts, repositoryName } from "../repository/publish";
+import { knownDebianLicenses, knownDebianPackages, publishRevision, pushArtefacts, repositoryName } from "../repository/publish";
 import { planKeys, runPackages, type BuildLimits, type PackageEvent } from "./run-packages";
 import { baseCacheTag, SharedCachePublisher, sharedHas, type SharedCache } from "./shared-cache";
 import type { ArtefactStore } from "./artefact-store";
@@ -290,7 +290,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     const imageKey = result.lastKey;
     const repoName = repositoryName(context.orgSlug, context.flavourName);
     repositoryWork = Promise.all([
-      (async () => (imageKey ? await knownDebianPackages(db, imageKey) : null) ?? readImageDebianPackages(deps.docker, result.imageId, { log, signal: abort.signal }))(),
+      (async () => (imageKey ? await knownDebianPackages(db, imageKey) : null) ?? readImageDebianPackages(deps.docker, result.imageId, { log, signal: abort.signal, knownLicenses: knownDebianLicenses(db) }))(),
       pushArtefacts({ db, registry, store: deps.artefactStore, repository: repoName, artefacts: result.packages.map((p) => p.artefact), log }),
     ]);
     // Its failure is read where it is awaited (or after a failure elsewhere), not as an unhandled rejection.

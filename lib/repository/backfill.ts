@@ -12,7 +12,7 @@ import type { RegistryClient } from "../registry/client";
 import type { ArtefactStore } from "../builder/artefact-store";
 import { findImageByCacheKey } from "../builder/engine/images";
 import { readImageDebianPackages } from "./dpkg";
-import { knownDebianPackages, publishRevision, pushArtefacts, repositoryName, unpublishedBuildsQuery } from "./publish";
+import { knownDebianLicenses, knownDebianPackages, publishRevision, pushArtefacts, repositoryName, unpublishedBuildsQuery } from "./publish";
 import type { RecordedPackage } from "./index-doc";
 import type { DebianPackage } from "./types";
 
@@ -105,7 +105,7 @@ async function publishBuild(deps: BackfillDeps, buildId: string, log: Logger): P
   const lastKey = packages[packages.length - 1]?.cacheKey;
   const known = lastKey ? await knownDebianPackages(db, lastKey) : null;
   const imageId = !known && lastKey ? await findImageByCacheKey(deps.docker, lastKey, log).catch(() => null) : null;
-  const debianPackages: DebianPackage[] = known ?? (imageId ? await readImageDebianPackages(deps.docker, imageId, { log }).catch(() => []) : []);
+  const debianPackages: DebianPackage[] = known ?? (imageId ? await readImageDebianPackages(deps.docker, imageId, { log, knownLicenses: knownDebianLicenses(db) }).catch(() => []) : []);
 
   const repository = repositoryName(context.org, context.flavour);
   await pushArtefacts({ db, registry: deps.registry, store: deps.store, repository, artefacts: packages.map((p) => p.artefact), log });

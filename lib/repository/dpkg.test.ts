@@ -2,7 +2,7 @@ import { Readable } from "node:stream";
 import type Dockerode from "dockerode";
 import tar from "tar-stream";
 import { describe, expect, it } from "vitest";
-import { licenseFromCopyright, parseDpkgStatus, readImageDebianPackages } from "./dpkg";
+import { debianPackageKey, licenseFromCopyright, parseDpkgStatus, readImageDebianPackages } from "./dpkg";
 
 // An excerpt of a bookworm /var/lib/dpkg/status, fields as dpkg writes them (order, Conffiles, Description).
 const STATUS = `Package: libc6
@@ -274,6 +274,31 @@ describe("readImageDebianPackages", () => {
       ["libc6", "i386", "LGPL-2.1+"],
       ["libgcc-s1", "amd64", "GPL-3+ with GCC exception"],
     ]);
+  });
+
+  it("takes known licences as they are and reads only the unknown packages' copyright files, one by one", async () => {
+    const { docker, calls } = fakeDocker({
+      "/var/lib/dpkg/status": [{ name: "status", content: STATUS }],
+      "/usr/share/doc/hello/copyright": [{ name: "copyright", content: dep5("GPL-3+") }],
+    });
+    const asked: string[][] = [];
+    const packages = await readImageDebianPackages(docker, "sha256:image", {
+      knownLicenses: async (pkgs) => {
+        asked.push(pkgs.map(debianPackageKey));
+        // Everything but hello is known; bash is known to have no machine-readable licence.
+        return new Map(pkgs.filter((p) => p.name !== "hello").map((p) => [debianPackageKey(p), p.name === "bash" ? null : "KNOWN"]));
+      },
+    });
+    expect(asked[0]).toHaveLength(5);
+    expect(calls.archivePaths).toEqual(["/var/lib/dpkg/status", "/usr/share/doc/hello/copyright"]);
+    expect(packages.map((p) => [p.name, p.license])).toEqual([
+      ["bash", undefined],
+      ["hello", "GPL-3+"],
+      ["libc6", "KNOWN"],
+      ["libc6", "KNOWN"],
+      ["libgcc-s1", "KNOWN"],
+    ]);
+    expect(calls.removed).toBe(true);
   });
 
   it("gives [] for an image without a dpkg database and does not look for docs", async () => {

@@ -208,6 +208,24 @@ async function readCopyrightLicenses(container: Dockerode.Container, log: Logger
   return resolve;
 }
 
+/** Up to this many unknown packages, their copyright files are fetched one by one instead of the doc directory. */
+const FEW_COPYRIGHTS = 32;
+
+/** name:architecture:version — a package version whose copyright file, and so licence, is fixed. */
+export const debianPackageKey = (p: Pick<DebianPackage, "name" | "architecture" | "version">) => `${p.name}:${p.architecture}:${p.version}`;
+
+/** The licence of one package's copyright file (the engine resolves a symlinked doc directory on the way). */
+async function readOneCopyrightLicense(container: Dockerode.Container, name: string, log: Logger, signal?: AbortSignal): Promise<string | undefined> {
+  if (!/^[a-z0-9][a-z0-9+.-]*$/.test(name)) return undefined;
+  for await (const entry of archiveEntries(container, `${DOC_PATH}/${name}/copyright`, log, signal)) {
+    if (entry.header.type !== "file") continue;
+    const { text, truncated } = await readCapped(entry, MAX_COPYRIGHT_BYTES);
+    const found = dep5License(truncated ? text.slice(0, text.lastIndexOf("\n") + 1) : text);
+    if (found && (found.catchAll || !truncated)) return found.license;
+  }
+  return undefined;
+}
+
 /**
  * The Debian packages installed in an engine image, with the licence of each package's DEP-5
  * copyright file. The image is never run: a created container's filesystem is read through the
@@ -217,7 +235,12 @@ async function readCopyrightLicenses(container: Dockerode.Container, log: Logger
 export async function readImageDebianPackages(
   docker: Dockerode,
   imageId: string,
-  opts: { log?: Logger; signal?: AbortSignal } = {},
+  opts: {
+    log?: Logger;
+    signal?: AbortSignal;
+    /** Licences already known, by debianPackageKey (null: known to have none); their copyright files are not read. */
+    knownLicenses?: (packages: readonly DebianPackage[]) => Promise<Map<string, string | null>>;
+  } = {},
 ): Promise<DebianPackage[]> {
   const log = opts.log ?? silentLogger;
   opts.signal?.throwIfAborted();
@@ -246,10 +269,26 @@ export async function readImageDebianPackages(
       return [];
     }
     const packages = parseDpkgStatus(status);
-    const licenseOf = await readCopyrightLicenses(container, log, opts.signal);
+    // A package version's copyright file never changes: licences already read elsewhere are taken as they are, and
+    // only the rest are read, one file each when they are few (an added layer), else the whole doc directory.
+    const known = opts.knownLicenses ? await opts.knownLicenses(packages) : new Map<string, string | null>();
+    const unknown: DebianPackage[] = [];
     for (const pkg of packages) {
-      const license = licenseOf(pkg.name);
-      if (license) pkg.license = license;
+      const license = known.get(debianPackageKey(pkg));
+      if (license === undefined) unknown.push(pkg);
+      else if (license !== null) pkg.license = license;
+    }
+    if (unknown.length > 0 && unknown.length <= FEW_COPYRIGHTS && known.size > 0) {
+      for (const pkg of unknown) {
+        const license = await readOneCopyrightLicense(container, pkg.name, log, opts.signal);
+        if (license) pkg.license = license;
+      }
+    } else if (unknown.length > 0) {
+      const licenseOf = await readCopyrightLicenses(container, log, opts.signal);
+      for (const pkg of unknown) {
+        const license = licenseOf(pkg.name);
+        if (license) pkg.license = license;
+      }
     }
     log.debug("read dpkg database", { imageId, packages: packages.length, withLicense: packages.filter((p) => p.license).length });
     return packages;

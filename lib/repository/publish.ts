@@ -8,6 +8,7 @@ import { silentLogger, type Logger } from "../log";
 import type { RegistryClient } from "../registry/client";
 import type { ArtefactStore } from "../builder/artefact-store";
 import { luetArtefactFileName } from "./luet";
+import { debianPackageKey } from "./dpkg";
 import { repositoryIndex, serialiseIndex, type RecordedPackage } from "./index-doc";
 import { PACKAGE_MEDIA_TYPES, REPOSITORY_ARTIFACT_TYPE, REPOSITORY_INDEX_MEDIA_TYPE, packageKey, type DebianPackage, type RepositoryIndex } from "./types";
 
@@ -230,6 +231,25 @@ export async function knownDebianPackages(db: DbOrTx, imageKey: string): Promise
     ...(r.license !== null ? { license: r.license } : {}),
     ...(r.homepage !== null ? { homepage: r.homepage } : {}),
   }));
+}
+
+/**
+ * Licences already read for these package versions in any revision (null: read, and none found), for
+ * readImageDebianPackages' knownLicenses.
+ */
+export function knownDebianLicenses(db: DbOrTx) {
+  return async (packages: readonly DebianPackage[]): Promise<Map<string, string | null>> => {
+    const known = new Map<string, string | null>();
+    if (packages.length === 0) return known;
+    const list = (pick: (p: DebianPackage) => string) => sql.join(packages.map((p) => sql`${pick(p)}`), sql`, `);
+    const result = await db.execute(sql`
+      select distinct on (d.name, d.architecture, d.version) d.name, d.architecture, d.version, d.license
+      from unnest(array[${list((p) => p.name)}]::text[], array[${list((p) => p.architecture)}]::text[], array[${list((p) => p.version)}]::text[]) as k(name, architecture, version)
+      join repository_debian_packages d on d.name = k.name and d.architecture = k.architecture and d.version = k.version
+      order by d.name, d.architecture, d.version, d.license nulls last`);
+    for (const row of result.rows as Array<{ name: string; architecture: string; version: string; license: string | null }>) known.set(debianPackageKey(row), row.license);
+    return known;
+  };
 }
 
 /** Used by the backfill: succeeded builds that have no revision yet, oldest first. */

@@ -97,7 +97,11 @@ export const repositoryDebianPackages = pgTable(
     license: text("license"),
     homepage: text("homepage"),
   },
-  (t) => [primaryKey({ columns: [t.revisionId, t.name, t.architecture] })],
+  (t) => [
+    primaryKey({ columns: [t.revisionId, t.name, t.architecture] }),
+    // Licences already read for a package version (knownDebianLicenses), so its copyright file is not read again.
+    index("repository_debian_packages_version_idx").on(t.name, t.architecture, t.version),
+  ],
 );
 
 // Every entry of every artefact, once per artefact (artefacts are shared by all revisions and organisations that
