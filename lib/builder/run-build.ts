@@ -192,6 +192,20 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     }
     await tx.update(buildPackages).set({ artefactDigest: a.digest }).where(packageRow(position));
   };
+  /**
+   * The Debian packages of the final image, read as soon as the last package's image exists (committed or found in a
+   * cache), beside its extraction and the image's publishing; reused when a revision already read that image's key.
+   */
+  let lastPosition = -1;
+  let debianRead: Promise<DebianPackage[]> | null = null;
+  const readDebianPackages = (imageId: string, key: string | null) => {
+    debianRead ??= (async () =>
+      (key ? await knownDebianPackages(db, key) : null) ??
+      readImageDebianPackages(deps.docker, imageId, { log, signal: abort.signal, knownLicenses: knownDebianLicenses(db) }))();
+    // Its failure is read where it is awaited (or after a failure elsewhere), not as an unhandled rejection.
+    debianRead.catch(() => {});
+    return debianRead;
+  };
   const onPackage = (event: PackageEvent) => {
     const now = new Date();
     switch (event.type) {
@@ -204,6 +218,10 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
         break;
       case "cached":
         say(`${event.id}: reusing the cached image ${event.imageId.slice(7, 19)}${event.source === "registry" ? " (pulled from the registry's shared cache)" : ""}`);
+        if (event.index === lastPosition) readDebianPackages(event.imageId, event.cacheKey);
+        break;
+      case "committed":
+        if (event.index === lastPosition) readDebianPackages(event.imageId, null);
         break;
       case "step":
         update(() => db.update(buildPackages).set({ step: event.step, steps: event.steps }).where(packageRow(event.index)));
@@ -264,6 +282,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     });
     setPhase("building", `${expected.filter((e) => e !== 0).length} of ${packages.length} packages to build`);
 
+    lastPosition = packages.length - 1;
     const timings: Array<[string, number]> = [["preparing", Date.now()]];
     const result = await runPackages({
       docker: deps.docker,
@@ -290,10 +309,9 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     const imageKey = result.lastKey;
     const repoName = repositoryName(context.orgSlug, context.flavourName);
     repositoryWork = Promise.all([
-      (async () => (imageKey ? await knownDebianPackages(db, imageKey) : null) ?? readImageDebianPackages(deps.docker, result.imageId, { log, signal: abort.signal, knownLicenses: knownDebianLicenses(db) }))(),
+      readDebianPackages(result.imageId, imageKey),
       pushArtefacts({ db, registry, store: deps.artefactStore, repository: repoName, artefacts: result.packages.map((p) => p.artefact), log }),
     ]);
-    // Its failure is read where it is awaited (or after a failure elsewhere), not as an unhandled rejection.
     repositoryWork.catch(() => {});
 
     // Publishing: the cache pushes that are still running, then the image assembled in the registry.
@@ -407,6 +425,8 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     // A failed build must not leave pushes running behind it.
     await publisher?.flush().catch(() => {});
     await repositoryWork?.catch(() => {});
+    // (Assigned in the package events; TypeScript cannot see that.)
+    await (debianRead as Promise<DebianPackage[]> | null)?.catch(() => {});
     const shutdown = abort.signal.aborted && abort.signal.reason === "shutdown";
     const cancelled = !shutdown && abort.signal.aborted;
     const message = shutdown ? "The worker was stopped while building; press Retry to build again." : cancelled ? "Cancelled." : failureMessage(err);
