@@ -273,32 +273,35 @@ export async function searchRevisionFiles(db: DbOrTx, actor: Actor, flavourId: s
   const named = basename ? sql`when f.path like ${`%/${literal(basename)}`} then 1` : sql``;
   const rank = sql`(case when f.path = ${q} then 0 ${named} else 2 end)`;
   const digests = sql.join([...shippers.keys()].map((d) => sql`${d}`), sql`, `);
-  // One sub-query an artefact, each reading only that artefact's rows through the primary key: one pass over the
-  // revision's files (about 0.5 µs a file), whatever the table holds besides and whatever its statistics say. (A
-  // trigram index was tried: with fresh statistics it finds a rare path in 2 ms, but it makes the planner gamble, and
-  // it lost 10× on common terms right after a bulk insert.)
-  const result = await db.execute(sql`
-    select x.* from unnest(array[${digests}]::text[]) as d(digest)
-    cross join lateral (
-      select f.path, f.type, f.size, f.mode, f.target, f.sha256, f.artefact_digest as digest, ${rank} as rank
-      from artefact_files f
-      where f.artefact_digest = d.digest and f.path ilike ${containing(q)}
-        ${cursor ? sql`and (${rank}, f.path, f.artefact_digest) > (${cursor[0]}::int, ${cursor[1]}::text, ${cursor[2]}::text)` : sql``}
-      order by rank, f.path
-      limit ${limit + 1}
-    ) x
-    order by x.rank, x.path, x.digest
-    limit ${limit + 1}`);
-  const rows = (result.rows as Array<Record<string, unknown>>).map((r) => ({
-    path: r.path as string,
-    type: r.type as RepositoryFile["type"],
-    size: Number(r.size),
-    mode: Number(r.mode),
-    target: (r.target as string | null) ?? null,
-    sha256: (r.sha256 as string | null) ?? null,
-    digest: r.digest as string,
-    rank: Number(r.rank),
-  }));
+  // One query an artefact, run side by side, each for one digest: the planner then sizes each from its own
+  // statistics and reads only that artefact's rows (the primary key), or one pass over the table when the artefact is
+  // most of it. A single join over all digests (or a LATERAL) gets one plan for all of them and, once the table's
+  // statistics exist, re-scanned the whole table for each artefact: 230 ms on 54,000 files instead of 30.
+  const perArtefact = await Promise.all(
+    [...shippers.keys()].map(async (digest) => {
+      const result = await db.execute(sql`
+        select f.path, f.type, f.size, f.mode, f.target, f.sha256, ${rank} as rank
+        from artefact_files f
+        where f.artefact_digest = ${digest} and f.path ilike ${containing(q)}
+          ${cursor ? sql`and (${rank}, f.path collate "C", f.artefact_digest collate "C") > (${cursor[0]}::int, ${cursor[1]}::text, ${cursor[2]}::text)` : sql``}
+        order by rank, f.path collate "C"
+        limit ${limit + 1}`);
+      return (result.rows as Array<Record<string, unknown>>).map((r) => ({
+        path: r.path as string,
+        type: r.type as RepositoryFile["type"],
+        size: Number(r.size),
+        mode: Number(r.mode),
+        target: (r.target as string | null) ?? null,
+        sha256: (r.sha256 as string | null) ?? null,
+        digest,
+        rank: Number(r.rank),
+      }));
+    }),
+  );
+  // Byte order of paths, as the queries sort them (collate "C"): the keyset needs one order, whatever the database's.
+  const before = (a: { rank: number; path: string; digest: string }, b: typeof a) =>
+    a.rank - b.rank || Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)) || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0);
+  const rows = perArtefact.flat().sort(before).slice(0, limit + 1);
   const more = rows.length > limit;
   const page = more ? rows.slice(0, limit) : rows;
   const last = page[page.length - 1];
