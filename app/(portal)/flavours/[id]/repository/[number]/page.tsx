@@ -10,6 +10,7 @@ import { RevisionPackageTable } from "@/components/repository/package-table";
 import { SizeChart } from "@/components/repository/size-chart";
 import { revisionApi } from "@/components/repository/format";
 import { loadRevision } from "../load";
+import { Stat } from "@/components/ui/stat";
 
 export async function generateMetadata({ params }: { params: Promise<{ id: string; number: string }> }) {
   const actor = await requirePageActor();
@@ -90,26 +91,11 @@ export default async function RepositoryRevisionPage({ params }: { params: Promi
             </div>
           </dl>
           <dl className="mt-4 grid grid-cols-2 gap-4 border-t border-slate-100 pt-3 text-sm sm:grid-cols-5">
-            <div>
-              <dt className="text-xs text-slate-500">Packages</dt>
-              <dd className="tabular-nums">{revision.packageCount}</dd>
-            </div>
-            <div>
-              <dt className="text-xs text-slate-500">Files</dt>
-              <dd className="tabular-nums">{revision.fileCount.toLocaleString("en-GB")}</dd>
-            </div>
-            <div>
-              <dt className="text-xs text-slate-500">Compressed</dt>
-              <dd className="tabular-nums">{formatBytes(revision.size)}</dd>
-            </div>
-            <div>
-              <dt className="text-xs text-slate-500">Unpacked</dt>
-              <dd className="tabular-nums">{formatBytes(revision.uncompressedSize)}</dd>
-            </div>
-            <div>
-              <dt className="text-xs text-slate-500">Debian packages</dt>
-              <dd className="tabular-nums">{revision.debianPackageCount}</dd>
-            </div>
+            <Stat label="Packages" className="tabular-nums">{revision.packageCount}</Stat>
+            <Stat label="Files" className="tabular-nums">{revision.fileCount.toLocaleString("en-GB")}</Stat>
+            <Stat label="Compressed" className="tabular-nums">{formatBytes(revision.size)}</Stat>
+            <Stat label="Unpacked" className="tabular-nums">{formatBytes(revision.uncompressedSize)}</Stat>
+            <Stat label="Debian packages" className="tabular-nums">{revision.debianPackageCount}</Stat>
           </dl>
           <p className="mt-3 text-xs text-slate-500">
             The revision is an OCI artifact: the index is its config (the sha256 of index.json is the index digest), each package&apos;s artefact a blob. Any OCI client

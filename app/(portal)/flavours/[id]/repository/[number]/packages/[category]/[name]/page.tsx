@@ -15,6 +15,7 @@ import { FileList } from "@/components/repository/file-list";
 import { PackageDefinitionView } from "@/components/repository/package-definition";
 import { FILES_PER_PAGE, artefactUrl, digestHex, packagePath, repositoryPath } from "@/components/repository/format";
 import { loadPackage } from "../../../../load";
+import { Stat } from "@/components/ui/stat";
 
 type Params = { id: string; number: string; category: string; name: string };
 
@@ -88,18 +89,9 @@ export default async function RepositoryPackagePage({ params }: { params: Promis
       />
       <PageHeader title={self} description={definition.description || undefined} />
       <dl id={packageAnchor(self)} className="mb-6 grid scroll-mt-6 grid-cols-2 gap-4 rounded-lg border border-slate-200 bg-white px-5 py-3 text-sm shadow-sm sm:grid-cols-5">
-        <div>
-          <dt className="text-xs text-slate-500">Version</dt>
-          <dd className="font-mono">{pkg.version}</dd>
-        </div>
-        <div>
-          <dt className="text-xs text-slate-500">From</dt>
-          <dd>{pkg.fromBase ? "the base manifest" : <Badge tone="brand">your layer</Badge>}</dd>
-        </div>
-        <div>
-          <dt className="text-xs text-slate-500">In this build</dt>
-          <dd>{pkg.cached ? <Badge tone="emerald">cache hit</Badge> : "built"}</dd>
-        </div>
+        <Stat label="Version" className="font-mono">{pkg.version}</Stat>
+        <Stat label="From">{pkg.fromBase ? "the base manifest" : <Badge tone="brand">your layer</Badge>}</Stat>
+        <Stat label="In this build">{pkg.cached ? <Badge tone="emerald">cache hit</Badge> : "built"}</Stat>
         <div>
           <dt className="text-xs text-slate-500">Build time</dt>
           <dd className="tabular-nums" title={pkg.cached ? "A cache hit: the lookup and extraction only" : undefined}>
@@ -128,22 +120,10 @@ export default async function RepositoryPackagePage({ params }: { params: Promis
             </div>
           </dl>
           <dl className="mt-4 grid grid-cols-2 gap-4 border-t border-slate-100 pt-3 text-sm sm:grid-cols-4">
-            <div>
-              <dt className="text-xs text-slate-500">Compressed</dt>
-              <dd className="tabular-nums">{formatBytes(artefact.size)}</dd>
-            </div>
-            <div>
-              <dt className="text-xs text-slate-500">Unpacked</dt>
-              <dd className="tabular-nums">{formatBytes(artefact.uncompressedSize)}</dd>
-            </div>
-            <div>
-              <dt className="text-xs text-slate-500">Compression</dt>
-              <dd>{artefact.compression === "zstd" ? "zstd (tar.zst)" : artefact.compression === "gzip" ? "gzip (tar.gz)" : artefact.compression}</dd>
-            </div>
-            <div>
-              <dt className="text-xs text-slate-500">Files</dt>
-              <dd className="tabular-nums">{artefact.fileCount}</dd>
-            </div>
+            <Stat label="Compressed" className="tabular-nums">{formatBytes(artefact.size)}</Stat>
+            <Stat label="Unpacked" className="tabular-nums">{formatBytes(artefact.uncompressedSize)}</Stat>
+            <Stat label="Compression">{artefact.compression === "zstd" ? "zstd (tar.zst)" : artefact.compression === "gzip" ? "gzip (tar.gz)" : artefact.compression}</Stat>
+            <Stat label="Files" className="tabular-nums">{artefact.fileCount}</Stat>
           </dl>
           <div className="mt-4 flex flex-wrap items-center gap-3">
             <a href={artefactUrl(artefact.digest)} download={fileName} className="rounded-md bg-brand-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-brand-700">
