@@ -3,19 +3,11 @@
 // done, the version's name explained, the published image; a failing step and Retry; Cancel.
 import crypto from "node:crypto";
 import { expect, test, type Page } from "@playwright/test";
-import { publishTinyBase } from "./helpers";
+import { publishTinyBase, type Layer } from "./helpers";
 
 const unique = () => crypto.randomUUID().slice(0, 8);
 const run = unique();
 let baseManifestId = "";
-
-interface Layer {
-  category: string;
-  name: string;
-  version: string;
-  requires?: string[];
-  steps: string[];
-}
 
 test.beforeAll(async ({ browser }, testInfo) => {
   baseManifestId = await publishTinyBase(browser, testInfo, { name: "tiny-e2e", version: run, description: "One tiny package, for the browser tests", step: `echo hello > /etc/hello-${run}` });

@@ -37,6 +37,15 @@ export async function signOutInBrowser(page: Page) {
   await expect(page).toHaveURL(/\/sign-in/);
 }
 
+/** A package layer as the tests save it through the API (the fields they use of a package definition). */
+export interface Layer {
+  category: string;
+  name: string;
+  version: string;
+  requires?: string[];
+  steps: string[];
+}
+
 /**
  * As the admin, in a browser context of its own (the customer's session stays untouched): publishes a base manifest
  * of one tiny package (strata-base would build a kernel) and returns its id.

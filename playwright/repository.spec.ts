@@ -4,19 +4,11 @@
 import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import { expect, test, type Page } from "@playwright/test";
-import { pageAlert, publishTinyBase } from "./helpers";
+import { pageAlert, publishTinyBase, type Layer } from "./helpers";
 
 const unique = () => crypto.randomUUID().slice(0, 8);
 const run = unique();
 let baseManifestId = "";
-
-interface Layer {
-  category: string;
-  name: string;
-  version: string;
-  requires?: string[];
-  steps: string[];
-}
 
 test.beforeAll(async ({ browser }, testInfo) => {
   baseManifestId = await publishTinyBase(browser, testInfo, { name: "tiny-repo-e2e", version: run, description: "One tiny package, for the repository browser tests", step: `echo hello > /etc/hello-${run}` });

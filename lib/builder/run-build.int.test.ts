@@ -6,7 +6,7 @@ import { inject } from "vitest";
 import { eq } from "drizzle-orm";
 import type Dockerode from "dockerode";
 import { closeTestDb, makeActor, testDb } from "../testing/fixtures";
-import { getPool } from "../db";
+import { testBuildDeps } from "../testing/build-deps";
 import { buildLogs, builds } from "../db/schema";
 import { publishBaseManifest } from "../base-manifests/base-manifests";
 import { createFlavour, saveRevision } from "../flavours/flavours";
@@ -15,7 +15,6 @@ import { ensureDockerEngine, type DockerEngine } from "../../scripts/dev-stack/d
 import { ensureRegistry, type RegistryService } from "../../scripts/dev-stack/registry";
 import { parseRegistry } from "../registry/endpoint";
 import { RegistryClient } from "../registry/client";
-import { createArtefactStore } from "./artefact-store";
 import { ensureBaseImage } from "./base-image";
 import { reapStaleBuilds, runBuild, sweepOrphans, type BuildDeps } from "./run-build";
 import { LABEL } from "./engine/images";
@@ -35,16 +34,7 @@ let docker: Dockerode;
 let customer: Actor;
 let baseId: string;
 
-const deps = (): BuildDeps => ({
-  db,
-  pool: getPool(),
-  docker,
-  registry: new RegistryClient(registry.url),
-  artefactStore: createArtefactStore(path.join(dataDir, "artefacts")),
-  limits: { memoryBytes: 512 * 1024 * 1024, nanoCpus: 1e9, pidsLimit: 256, stepTimeoutMs: 120_000 },
-  workDir: dataDir,
-  heartbeatMs: 200,
-});
+const deps = (): BuildDeps => testBuildDeps({ db, docker, registryUrl: registry.url, dataDir });
 
 const stamp = Date.now().toString(36);
 const tinyBase = (version: string) => `

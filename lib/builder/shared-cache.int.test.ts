@@ -7,14 +7,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { eq } from "drizzle-orm";
 import type Dockerode from "dockerode";
 import { closeTestDb, makeActor, testDb } from "../testing/fixtures";
-import { getPool } from "../db";
+import { testBuildDeps } from "../testing/build-deps";
 import { buildLogs } from "../db/schema";
 import { publishBaseManifest } from "../base-manifests/base-manifests";
 import { createFlavour, saveRevision } from "../flavours/flavours";
 import { getBuild, startBuild } from "../builds/builds";
 import { ensureDockerEngine, startExtraEngine, type DockerEngine } from "../../scripts/dev-stack/docker";
 import { ensureRegistry, type RegistryService } from "../../scripts/dev-stack/registry";
-import { RegistryClient } from "../registry/client";
 import { createArtefactStore } from "./artefact-store";
 import { DEFAULT_BASE_IMAGE, ensureBaseImage } from "./base-image";
 import { runBuild, type BuildDeps } from "./run-build";
@@ -30,18 +29,16 @@ let registry: RegistryService;
 let customer: Actor;
 let baseId: string;
 
-const depsFor = (docker: Dockerode, name: string, cacheRepository: string): BuildDeps => ({
-  db,
-  pool: getPool(),
-  docker,
-  registry: new RegistryClient(registry.url),
-  cacheRepository,
-  // Each worker keeps its own artefacts and work folder, as on its own machine.
-  artefactStore: createArtefactStore(path.join(dataDir, `artefacts-${name}-${stamp}`)),
-  limits: { memoryBytes: 512 * 1024 * 1024, nanoCpus: 1e9, pidsLimit: 256, stepTimeoutMs: 120_000 },
-  workDir: path.join(dataDir, `work-${name}`),
-  heartbeatMs: 200,
-});
+const depsFor = (docker: Dockerode, name: string, cacheRepository: string): BuildDeps =>
+  testBuildDeps(
+    { db, docker, registryUrl: registry.url, dataDir },
+    {
+      cacheRepository,
+      // Each worker keeps its own artefacts and work folder, as on its own machine.
+      artefactStore: createArtefactStore(path.join(dataDir, `artefacts-${name}-${stamp}`)),
+      workDir: path.join(dataDir, `work-${name}`),
+    },
+  );
 
 beforeAll(async () => {
   one = await ensureDockerEngine({ dataDir });

@@ -16,6 +16,7 @@ import Ajv from "ajv";
 import addFormats from "ajv-formats";
 import { parse } from "yaml";
 import { closeTestDb, makeActor, testDb } from "../testing/fixtures";
+import { testBuildDeps } from "../testing/build-deps";
 import { getPool } from "../db";
 import { artefactFiles, builds, repositoryPackages, repositoryRevisions } from "../db/schema";
 import { publishBaseManifest } from "../base-manifests/base-manifests";
@@ -67,17 +68,7 @@ let otherToken: string;
 let baseId: string;
 
 const stamp = Date.now().toString(36);
-const deps = (extra: Partial<BuildDeps> = {}): BuildDeps => ({
-  db,
-  pool: getPool(),
-  docker,
-  registry: new RegistryClient(registry.url),
-  artefactStore: createArtefactStore(path.join(dataDir, "artefacts")),
-  limits: { memoryBytes: 512 * 1024 * 1024, nanoCpus: 1e9, pidsLimit: 256, stepTimeoutMs: 120_000 },
-  workDir: dataDir,
-  heartbeatMs: 200,
-  ...extra,
-});
+const deps = (extra: Partial<BuildDeps> = {}): BuildDeps => testBuildDeps({ db, docker, registryUrl: registry.url, dataDir }, extra);
 
 type Handler = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>;
 const call = (handler: Handler, params: Record<string, string>, opts: { query?: string; headers?: Record<string, string>; as?: string; method?: string } = {}) =>
