@@ -28,16 +28,16 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type Dockerode from "dockerode";
 import { ArtefactStore } from "@/lib/builder/artefact-store";
-import { DEFAULT_BASE_IMAGE, ensureBaseImage } from "@/lib/builder/base-image";
-import { cacheTag, inspectImage, removeImage } from "@/lib/builder/engine/images";
+import { DEFAULT_BASE_IMAGE } from "@/lib/builder/base-image";
+import { cacheTag, inspectImage } from "@/lib/builder/engine/images";
 import { compressionFromEnv, extractArtefact } from "@/lib/builder/extract";
 import { RegistryClient } from "@/lib/registry/client";
 import type { ManifestHeader, PackageDefinition, PackageDefinitionInput } from "@/lib/manifest/schema";
 import { toManifestYaml } from "@/lib/manifest/yaml";
 import type { RegistryService } from "@/scripts/dev-stack/registry";
 import { dockerBuildAndPush, dockerContextOf, lastSavedLayer, saveTarZstd } from "./baseline";
-import { copyBaseImage, removeImageTrees } from "./images";
-import { latestBaseManifest, runBench, startPortal, startServices, type Api, type Portal, type Teardown } from "./stack";
+import { copyBaseImage } from "./images";
+import { latestBaseManifest, runBench, startBenchStack, type Api, type Portal, type Teardown } from "./stack";
 
 process.chdir(fileURLToPath(new URL("..", import.meta.url)));
 
@@ -368,23 +368,10 @@ function report(results: RoundResult[]): void {
 // ---------------------------------------------------------------------------------------------------------------
 
 async function main(teardown: Teardown): Promise<void> {
-  if (process.env.REGISTRY_URL) log(`ignoring REGISTRY_URL=${process.env.REGISTRY_URL}: the bench pushes to a registry of its own on 127.0.0.1:${REGISTRY_PORT}`);
-  delete process.env.REGISTRY_URL;
-  const overrides = Object.keys(process.env).filter((name) => /^STRATA_(BUILD_|WORKER_CONCURRENCY|ARTEFACT_COMPRESSION|EXTRACT_)/.test(name));
-  if (overrides.length) log(`warning: ${overrides.join(", ")} set: the worker does not run with the defaults users get`);
-
-  const services = await startServices({ dataDir, runDir, registryPort: REGISTRY_PORT, log }, teardown);
-  const baseCopies: string[] = [];
-  const cacheKeys = new Set<string>();
-  // Deferred before the web and worker start, so it runs after they have stopped.
-  teardown.defer("remove the bench's images", async () => {
-    const removed = await removeImageTrees(services.docker, baseCopies);
-    // Normally gone with the trees already (a cache image's parent is the image it was built on).
-    for (const key of cacheKeys) await removeImage(services.docker, cacheTag(key), undefined, { force: true });
-    log(`removed the bench's images: ${removed} built on its base copies, ${cacheKeys.size} cache keys`);
-  });
-  log(`base image ${DEFAULT_BASE_IMAGE}: ${(await ensureBaseImage(services.docker, DEFAULT_BASE_IMAGE, { workDir: dataDir, log: { debug() {}, info: log, warn: log, error: log } })).slice(0, 19)}`);
-  const portal = await startPortal(services, { runDir, nonce, env: { STRATA_CACHE_REPOSITORY: CACHE_REPOSITORY }, log }, teardown);
+  const { services, portal, baseCopies, cacheKeys } = await startBenchStack(
+    { dataDir, runDir, nonce, registryPort: REGISTRY_PORT, cacheRepository: CACHE_REPOSITORY, log },
+    teardown,
+  );
   const bench: Bench = { ...services, portal, real: SMOKE ? null : await latestBaseManifest<BaseManifestView>(portal.customer), baseCopies, cacheKeys };
   log(
     bench.real

@@ -29,12 +29,11 @@ import { fileURLToPath } from "node:url";
 import type Dockerode from "dockerode";
 import { sql } from "drizzle-orm";
 import { createDb } from "@/lib/db";
-import { DEFAULT_BASE_IMAGE, ensureBaseImage } from "@/lib/builder/base-image";
-import { cacheTag, removeImage } from "@/lib/builder/engine/images";
+import { DEFAULT_BASE_IMAGE } from "@/lib/builder/base-image";
 import type { ManifestHeader, PackageDefinition, PackageDefinitionInput } from "@/lib/manifest/schema";
 import { toManifestYaml } from "@/lib/manifest/yaml";
-import { copyBaseImage, removeImageTrees } from "./images";
-import { customerOfNewOrg, latestBaseManifest, runBench, startPortal, startServices, type Api, type Portal, type Teardown } from "./stack";
+import { copyBaseImage } from "./images";
+import { customerOfNewOrg, latestBaseManifest, runBench, startBenchStack, type Api, type Portal, type Teardown } from "./stack";
 
 process.chdir(fileURLToPath(new URL("..", import.meta.url)));
 
@@ -476,22 +475,10 @@ function searchReport(search: SearchSubject, queries: Query[], label: string, la
 // ---------------------------------------------------------------------------------------------------------------
 
 async function main(teardown: Teardown): Promise<void> {
-  if (process.env.REGISTRY_URL) log(`ignoring REGISTRY_URL=${process.env.REGISTRY_URL}: the bench pushes to a registry of its own on 127.0.0.1:${REGISTRY_PORT}`);
-  delete process.env.REGISTRY_URL;
-  const overrides = Object.keys(process.env).filter((name) => /^STRATA_(BUILD_|WORKER_CONCURRENCY|ARTEFACT_COMPRESSION|EXTRACT_)/.test(name));
-  if (overrides.length) log(`warning: ${overrides.join(", ")} set: the worker does not run with the defaults users get`);
-
-  const services = await startServices({ dataDir, runDir, registryPort: REGISTRY_PORT, log }, teardown);
-  const baseCopies: string[] = [];
-  const cacheKeys = new Set<string>();
-  // Deferred before the web and worker start, so it runs after they have stopped.
-  teardown.defer("remove the bench's images", async () => {
-    const removed = await removeImageTrees(services.docker, baseCopies);
-    for (const key of cacheKeys) await removeImage(services.docker, cacheTag(key), undefined, { force: true });
-    log(`removed the bench's images: ${removed} built on its base copies, ${cacheKeys.size} cache keys`);
-  });
-  log(`base image ${DEFAULT_BASE_IMAGE}: ${(await ensureBaseImage(services.docker, DEFAULT_BASE_IMAGE, { workDir: dataDir, log: { debug() {}, info: log, warn: log, error: log } })).slice(0, 19)}`);
-  const portal = await startPortal(services, { runDir, nonce, env: { STRATA_CACHE_REPOSITORY: CACHE_REPOSITORY }, log }, teardown);
+  const { services, portal, baseCopies, cacheKeys } = await startBenchStack(
+    { dataDir, runDir, nonce, registryPort: REGISTRY_PORT, cacheRepository: CACHE_REPOSITORY, log },
+    teardown,
+  );
   const bench: Bench = {
     docker: services.docker,
     databaseUrl: services.databaseUrl,

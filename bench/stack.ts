@@ -14,6 +14,9 @@ import { signUp } from "@/lib/auth/sign-up";
 import { loadActor } from "@/lib/auth/actor";
 import { createToken } from "@/lib/auth/tokens";
 import type { Logger } from "@/lib/log";
+import { DEFAULT_BASE_IMAGE, ensureBaseImage } from "@/lib/builder/base-image";
+import { cacheTag, removeImage } from "@/lib/builder/engine/images";
+import { removeImageTrees } from "./images";
 import { startEmbeddedPostgres } from "@/scripts/dev-stack/postgres";
 import { ensureDockerEngine } from "@/scripts/dev-stack/docker";
 import { ensureRegistry, type RegistryService } from "@/scripts/dev-stack/registry";
@@ -243,4 +246,35 @@ export async function startPortal(
   })();
   await Promise.race([ready, exited]);
   return { customer: new Api(base, tokens.customer), admin: new Api(base, tokens.admin), assertRunning };
+}
+
+/**
+ * What both benches start with: a warning when the environment would not give users' defaults, the services, the base
+ * image, and the web server and worker with a cache repository of the run's own. `baseCopies` and `cacheKeys` collect
+ * the images a bench makes; they are removed after the web server and worker have stopped.
+ */
+export async function startBenchStack(
+  opts: { dataDir: string; runDir: string; nonce: string; registryPort: number; cacheRepository: string; log: (msg: string) => void },
+  teardown: Teardown,
+): Promise<{ services: Services; portal: Portal; baseCopies: string[]; cacheKeys: Set<string> }> {
+  const { log } = opts;
+  if (process.env.REGISTRY_URL) log(`ignoring REGISTRY_URL=${process.env.REGISTRY_URL}: the bench pushes to a registry of its own on 127.0.0.1:${opts.registryPort}`);
+  delete process.env.REGISTRY_URL;
+  const overrides = Object.keys(process.env).filter((name) => /^STRATA_(BUILD_|WORKER_CONCURRENCY|ARTEFACT_COMPRESSION|EXTRACT_)/.test(name));
+  if (overrides.length) log(`warning: ${overrides.join(", ")} set: the worker does not run with the defaults users get`);
+
+  const services = await startServices({ dataDir: opts.dataDir, runDir: opts.runDir, registryPort: opts.registryPort, log }, teardown);
+  const baseCopies: string[] = [];
+  const cacheKeys = new Set<string>();
+  // Deferred before the web and worker start, so it runs after they have stopped.
+  teardown.defer("remove the bench's images", async () => {
+    const removed = await removeImageTrees(services.docker, baseCopies);
+    // Normally gone with the trees already (a cache image's parent is the image it was built on).
+    for (const key of cacheKeys) await removeImage(services.docker, cacheTag(key), undefined, { force: true });
+    log(`removed the bench's images: ${removed} built on its base copies, ${cacheKeys.size} cache keys`);
+  });
+  const base = await ensureBaseImage(services.docker, DEFAULT_BASE_IMAGE, { workDir: opts.dataDir, log: loggerOf(log) });
+  log(`base image ${DEFAULT_BASE_IMAGE}: ${base.slice(0, 19)}`);
+  const portal = await startPortal(services, { runDir: opts.runDir, nonce: opts.nonce, env: { STRATA_CACHE_REPOSITORY: opts.cacheRepository }, log }, teardown);
+  return { services, portal, baseCopies, cacheKeys };
 }
