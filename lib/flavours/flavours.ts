@@ -2,7 +2,7 @@
 import { and, desc, eq, isNotNull, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db, DbOrTx } from "../db";
-import { auditLog, baseManifests, flavourRevisions, flavours, type BaseManifest, type Flavour, type FlavourRevision } from "../db/schema";
+import { auditLog, baseManifests, channels, flavourRevisions, flavours, type BaseManifest, type Flavour, type FlavourRevision } from "../db/schema";
 import type { Actor } from "../auth/actor";
 import { orgScope } from "../auth/roles";
 import { BadRequestError, ConflictError, NotFoundError, ValidationError } from "../errors";
@@ -11,6 +11,7 @@ import { diffPackages, type PackagesDiff } from "../manifest/diff";
 import { parseInput } from "../validation";
 import { getBaseManifest } from "../base-manifests/base-manifests";
 import { validateLayers } from "./validate-layers";
+import { DEFAULT_CHANNELS } from "../channels/defaults";
 
 export const FlavourNameSchema = z
   .string()
@@ -182,6 +183,7 @@ export async function insertFlavour(db: Db, actor: Actor, v: { name: string; des
         .insert(flavourRevisions)
         .values({ flavourId: flavour.id, orgId: flavour.orgId, number: 1, baseManifestId: v.base.id, layers: v.layers, message: v.message, createdBy: actor.user.id })
         .returning();
+      await tx.insert(channels).values(DEFAULT_CHANNELS.map((c) => ({ orgId: flavour.orgId, flavourId: flavour.id, name: c.name, description: c.description, createdBy: actor.user.id })));
       await tx.insert(auditLog).values({ orgId: actor.org.id, actorUserId: actor.user.id, action: "flavour.create", subject: flavour.id, detail: { name: v.name } });
       return { ...pickFlavour(flavour), latest: await revisionView(tx, revision) };
     });

@@ -9,11 +9,15 @@ export const auditLog = pgTable(
     actorUserId: uuid("actor_user_id"),
     action: text("action").notNull(),
     subject: text("subject"),
+    /** The channel a release, rollout, token or device change concerns: the channel page shows its own history. */
+    channelId: uuid("channel_id"),
     detail: jsonb("detail"),
     at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     // The audit page of one organisation, newest first.
     index("audit_log_org_idx").on(t.orgId, t.at),
+    // The history on a channel's page, newest first.
+    index("audit_log_channel_idx").on(t.channelId, t.at),
   ],
 );

@@ -6,3 +6,5 @@ export * from "./audit-log";
 export * from "./manifests";
 export * from "./builds";
 export * from "./repositories";
+export * from "./channels";
+export * from "./devices";
