@@ -6,6 +6,10 @@ import { PublishBaseManifestInput } from "./base-manifests/base-manifests";
 import { CreateFlavourInput, RebaseInput, SaveRevisionInput, UpdateFlavourInput } from "./flavours/flavours";
 import { ImportFlavourInput } from "./flavours/transfer";
 import { PackageDefinitionSchema } from "./manifest/schema";
+import { CreateChannelInput, PauseInput, RollbackInput, RolloutInput, UpdateChannelInput } from "./channels/channels";
+import { ApproveInput, RejectInput, RequestReleaseInput } from "./releases/releases";
+import { CreateRegistrationTokenInput } from "./devices/registration-tokens";
+import { UpdateDeviceInput } from "./devices/devices";
 
 type Operation = {
   summary: string;
@@ -256,6 +260,53 @@ addPaths({
       },
     },
   },
+});
+
+const forbidden = err("Needs an administrator");
+const query = (name: string, description: string, schema: unknown = { type: "string" }) => ({ name, in: "query", required: false, schema, description });
+
+addPaths({
+  "/flavours/{id}/channels": {
+    get: { summary: "The flavour's channels (stable and beta exist from the start) with their current release and device counts", tags: ["channels"], parameters: [idParam()], responses: { 200: { description: "Channels" }, 404: err("No such flavour") } },
+    post: { summary: "Add a channel to the flavour", tags: ["channels"], parameters: [idParam()], requestBody: json(input(CreateChannelInput)), responses: { 201: { description: "Created" }, 404: err("No such flavour"), 409: err("Name taken"), 422: err("Invalid field") } },
+  },
+  "/channels/{id}": {
+    get: { summary: "A channel: current and previous release, history, failure share, devices by version and result", tags: ["channels"], parameters: [idParam()], responses: { 200: { description: "The channel" }, 404: err("No such channel") } },
+    patch: { summary: "Description and the auto-halt threshold (failure percentage, minimum reports)", tags: ["channels"], parameters: [idParam()], requestBody: json(input(UpdateChannelInput)), responses: { 200: { description: "Updated" }, 404: err("No such channel"), 422: err("Invalid field") } },
+  },
+  "/channels/{id}/releases": {
+    get: { summary: "The channel's release requests and releases, newest first", tags: ["releases"], parameters: [idParam()], responses: { 200: { description: "Releases" } } },
+    post: {
+      summary: "Ask to release a succeeded build onto the channel with a semantic version higher than every earlier one; it waits for an admin",
+      tags: ["releases"],
+      parameters: [idParam()],
+      requestBody: json(input(RequestReleaseInput)),
+      responses: { 201: { description: "Requested (pending)" }, 404: err("No such channel or build"), 409: err("Version rejected before"), 422: err("Not semver, not higher, or the build did not succeed") },
+    },
+  },
+  "/channels/{id}/pause": { post: { summary: "Admins: pause the channel; devices stay where they are", tags: ["channels"], parameters: [idParam()], requestBody: json(input(PauseInput)), responses: { 200: { description: "Paused" }, 403: forbidden, 409: err("Already paused") } } },
+  "/channels/{id}/resume": { post: { summary: "Admins: resume a paused channel or a rollout that halted by itself", tags: ["channels"], parameters: [idParam()], responses: { 200: { description: "Resumed" }, 403: forbidden, 409: err("Neither paused nor halted") } } },
+  "/channels/{id}/rollout": { post: { summary: "Admins: set the share of devices (by a stable hash of device and release) that get the current release", tags: ["channels"], parameters: [idParam()], requestBody: json(input(RolloutInput)), responses: { 200: { description: "Set" }, 403: forbidden, 409: err("No release, or the same percentage") } } },
+  "/channels/{id}/rollback": { post: { summary: "Admins: make an earlier approved release the channel's release for every device", tags: ["channels"], parameters: [idParam()], requestBody: json(input(RollbackInput)), responses: { 200: { description: "Rolled back" }, 403: forbidden, 404: err("No such release on the channel"), 409: err("Already the current release"), 422: err("Never approved") } } },
+  "/channels/{id}/registration-tokens": {
+    get: { summary: "The channel's registration tokens (never the secret)", tags: ["devices"], parameters: [idParam()], responses: { 200: { description: "Tokens" }, 404: err("No such channel") } },
+    post: { summary: "Create a registration token for devices; the response's `token` is shown once", tags: ["devices"], parameters: [idParam()], requestBody: json(input(CreateRegistrationTokenInput)), responses: { 201: { description: "Created" }, 404: err("No such channel"), 422: err("Invalid field") } },
+  },
+  "/channels/{id}/audit": { get: { summary: "The channel's audit log, newest first", tags: ["audit"], parameters: [idParam(), query("before", "entry id to page from", { type: "integer" }), query("limit", "1–200", { type: "integer" })], responses: { 200: { description: "Entries and `next`" }, 404: err("No such channel") } } },
+  "/registration-tokens/{id}": { delete: { summary: "Revoke a registration token", tags: ["devices"], parameters: [idParam()], responses: { 204: { description: "Revoked" }, 404: err("No such token, or revoked already") } } },
+  "/releases": {
+    get: { summary: "Release requests; `?status=pending` is the approval queue (admins: every organisation)", tags: ["releases"], parameters: [query("status", "pending, approved or rejected"), query("channel", "a channel id")], responses: { 200: { description: "Releases" }, 422: err("Bad filter") } },
+  },
+  "/releases/{id}": { get: { summary: "A release with its diff against the channel's current release (from the repository, else the builds)", tags: ["releases"], parameters: [idParam()], responses: { 200: { description: "The release" }, 404: err("No such release") } } },
+  "/releases/{id}/approve": { post: { summary: "Admins: approve; the release becomes the channel's release, rolled out to `rolloutPercent` of its devices", tags: ["releases"], parameters: [idParam()], requestBody: json(input(ApproveInput)), responses: { 200: { description: "Approved" }, 403: forbidden, 409: err("Decided already, or not higher than the current release") } } },
+  "/releases/{id}/reject": { post: { summary: "Admins: reject with a reason", tags: ["releases"], parameters: [idParam()], requestBody: json(input(RejectInput)), responses: { 200: { description: "Rejected" }, 403: forbidden, 409: err("Decided already"), 422: err("No reason") } } },
+  "/devices": { get: { summary: "The device inventory", tags: ["devices"], parameters: [query("channel", "a channel id"), query("flavour", "a flavour id"), query("revoked", "1 includes revoked devices")], responses: { 200: { description: "Devices" }, 422: err("Bad filter") } } },
+  "/devices/{id}": {
+    get: { summary: "One device", tags: ["devices"], parameters: [idParam()], responses: { 200: { description: "The device" }, 404: err("No such device") } },
+    patch: { summary: "Rename, pin to an image reference (null unpins; overrides the channel), or move to another channel", tags: ["devices"], parameters: [idParam()], requestBody: json(input(UpdateDeviceInput)), responses: { 200: { description: "Updated" }, 404: err("No such device"), 409: err("Revoked"), 422: err("Bad reference or channel") } },
+    delete: { summary: "Revoke the device: its secret stops working", tags: ["devices"], parameters: [idParam()], responses: { 200: { description: "Revoked" }, 404: err("No such device"), 409: err("Revoked already") } },
+  },
+  "/audit": { get: { summary: "The audit log (admins: every organisation), newest first", tags: ["audit"], parameters: [query("channel", "a channel id"), query("before", "entry id to page from", { type: "integer" }), query("limit", "1–200", { type: "integer" })], responses: { 200: { description: "Entries and `next`" } } } },
 });
 
 export function openApiDocument(serverUrl: string) {

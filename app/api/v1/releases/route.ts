@@ -1,0 +1,8 @@
+import { withApi } from "@/lib/api/with-api";
+import { listReleases } from "@/lib/releases/releases";
+
+/** `?status=pending` is the approval queue (admins: every organisation). */
+export const GET = withApi({ role: "customer" }, async ({ req, db, actor }) => {
+  const q = new URL(req.url).searchParams;
+  return { releases: await listReleases(db, actor, { status: q.get("status") ?? undefined, channelId: q.get("channel") ?? undefined }) };
+});
