@@ -1,5 +1,6 @@
 // The web process: Next.js behind Node's own HTTPS server (TLS_CERT/TLS_KEY, else the local CA in .data/tls), plus optional plain HTTP.
 import http from "node:http";
+import path from "node:path";
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import next from "next";
@@ -7,6 +8,10 @@ import { config, dataDir } from "@/lib/config";
 import { prepareDatabase } from "@/lib/db/prepare";
 import { resolveDatabaseUrl } from "@/lib/db/database-url";
 import { loadOrCreateTls } from "@/lib/tls/local-ca";
+import { getDb } from "@/lib/db";
+import { signingKey, signingKeyPath } from "@/lib/channels/signing";
+import { createDeviceApi } from "@/lib/devices/api";
+import { agentBundleServer } from "@/lib/devices/agent-bundle";
 
 const log = (msg: string) => console.log(`[web] ${msg}`);
 
@@ -21,10 +26,15 @@ async function main() {
   await app.prepare();
   const handle = app.getRequestHandler();
   const trustProxy = process.env.TRUST_PROXY === "1";
+  const key = signingKey();
+  log(`channel documents are signed with ${process.env.STRATA_SIGNING_KEY ? "STRATA_SIGNING_KEY" : signingKeyPath()} (public key: GET /api/device/v1/keys)`);
+  // Devices poll: their API is answered here, before Next's router and its session machinery.
+  const deviceApi = createDeviceApi({ db: getDb(), key, agentBundle: agentBundleServer(path.join(dataDir(), "agent")) });
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    // The sign-in rate limit keys on the client address: take it from the socket unless a trusted proxy sets it.
+    // Rate limits key on the client address: take it from the socket unless a trusted proxy sets it.
     if (!trustProxy) req.headers["x-forwarded-for"] = req.socket.remoteAddress ?? "unknown";
+    if (deviceApi.handle(req, res)) return;
     handle(req, res).catch((err) => {
       console.error("[web] request failed:", err);
       if (!res.headersSent) res.writeHead(500).end();
@@ -49,6 +59,7 @@ async function main() {
     log(`${signal}: stopping`);
     for (const server of servers) server.close();
     for (const server of servers) server.closeAllConnections?.();
+    void deviceApi.close().catch(() => undefined);
     setTimeout(() => process.exit(0), 2000).unref();
     Promise.resolve(app.close?.()).finally(() => process.exit(0));
   };

@@ -1,0 +1,278 @@
+// The device API (/api/device/v1) as a plain node:http handler: devices poll it, so it stays off Next's router and
+// session machinery. Device lookups and channel states are cached for a few seconds, documents per device until
+// their inputs change, and "last seen" is written in batches; a change made in the portal reaches devices within
+// the cache time (STRATA_DEVICE_CACHE_MS, 2 s by default).
+import fs from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { eq, sql } from "drizzle-orm";
+import type { Db } from "../db";
+import { devices } from "../db/schema";
+import { BadRequestError, DomainError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError } from "../errors";
+import { channelDocument, type ChannelState, type DeviceState, type SignedDocument } from "../channels/document";
+import { signingKey, type SigningKey } from "../channels/signing";
+import { loadChannelStates } from "../channels/state";
+import { hashSecret } from "./registration-tokens";
+import { DEVICE_SECRET_PREFIX, registerDevice } from "./register";
+import { reportStatus } from "./report-status";
+import { deviceRateLimits, RateLimiter, type RateLimit } from "./rate-limit";
+
+export const DEVICE_API_PREFIX = "/api/device/v1/";
+const MAX_BODY_BYTES = 16 * 1024;
+
+export interface DeviceApiOptions {
+  db: Db;
+  key?: SigningKey;
+  now?: () => number;
+  /** How long a device's row and a channel's state are reused before they are read again. */
+  cacheMs?: number;
+  limits?: { perDevice: RateLimit; perAddress: RateLimit };
+  /** The agent bundle served at /agent.mjs, when there is one. */
+  agentBundle?: () => Promise<string | null>;
+  /** How often "last seen" is written. */
+  flushMs?: number;
+}
+
+interface CachedDevice extends DeviceState {
+  orgId: string;
+  revoked: boolean;
+  at: number;
+}
+
+export interface DeviceApi {
+  /** Handles the request when its path is under /api/device/v1/ (returns true), else leaves it (false). */
+  handle(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Writes pending "last seen" times now. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function cacheMsFromEnv(): number {
+  const raw = process.env.STRATA_DEVICE_CACHE_MS;
+  const n = raw ? Number(raw) : 2000;
+  if (!Number.isInteger(n) || n < 0) throw new Error(`STRATA_DEVICE_CACHE_MS must be a whole number of milliseconds, not "${raw}".`);
+  return n;
+}
+
+export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
+  const { db } = options;
+  const now = options.now ?? Date.now;
+  const key = () => options.key ?? signingKey();
+  const cacheMs = options.cacheMs ?? cacheMsFromEnv();
+  const limits = options.limits ?? deviceRateLimits();
+  const perDevice = new RateLimiter(limits.perDevice, now);
+  const perAddress = new RateLimiter(limits.perAddress, now);
+  const deviceCache = new Map<string, CachedDevice>();
+  const channelCache = new Map<string, { state: Promise<ChannelState | undefined>; at: number }>();
+  const documents = new Map<string, { inputs: string; doc: SignedDocument }>();
+  const seen = new Map<string, string>();
+
+  async function deviceBySecret(secret: string): Promise<CachedDevice | null> {
+    const hash = hashSecret(secret);
+    const hit = deviceCache.get(hash);
+    if (hit && now() - hit.at < cacheMs) return hit;
+    const [row] = await db
+      .select({ id: devices.id, orgId: devices.orgId, channelId: devices.channelId, pinnedReference: devices.pinnedReference, sequence: devices.sequence, revokedAt: devices.revokedAt })
+      .from(devices)
+      .where(eq(devices.secretHash, hash));
+    if (!row) {
+      deviceCache.delete(hash);
+      return null;
+    }
+    if (deviceCache.size >= 100_000) deviceCache.clear();
+    const device: CachedDevice = { id: row.id, orgId: row.orgId, channelId: row.channelId, pinnedReference: row.pinnedReference, sequence: Number(row.sequence), revoked: row.revokedAt !== null, at: now() };
+    deviceCache.set(hash, device);
+    return device;
+  }
+
+  function channelState(id: string): Promise<ChannelState | undefined> {
+    const hit = channelCache.get(id);
+    if (hit && now() - hit.at < cacheMs) return hit.state;
+    // One read however many devices of the channel ask at once.
+    const state = loadChannelStates(db, [id]).then((states) => states.get(id));
+    state.catch(() => channelCache.delete(id));
+    channelCache.set(id, { state, at: now() });
+    return state;
+  }
+
+  async function authenticate(req: IncomingMessage): Promise<CachedDevice> {
+    const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization?.trim() ?? "");
+    if (!match || !match[1].startsWith(DEVICE_SECRET_PREFIX)) throw new UnauthenticatedError("Send the device secret as `Authorization: Bearer strata_dev_…` (from POST /api/device/v1/register).");
+    const device = await deviceBySecret(match[1]);
+    if (!device) throw new UnauthenticatedError("Unknown device secret; register the device again.");
+    if (device.revoked) throw new UnauthenticatedError("This device was revoked; register it again with a new registration token.");
+    const claimed = req.headers["x-strata-device"];
+    if (typeof claimed === "string" && claimed !== device.id) throw new ForbiddenError("This secret belongs to another device than X-Strata-Device names.");
+    const wait = perDevice.take(device.id);
+    if (wait) throw new RateLimitedError(`This device asks too often; try again in ${wait} s.`, wait);
+    seen.set(device.id, clientAddress(req));
+    return device;
+  }
+
+  function documentFor(device: CachedDevice, state: ChannelState): SignedDocument {
+    const signer = key();
+    const window = Math.floor(now() / 3_600_000);
+    const inputs = `${state.sequence}|${device.sequence}|${device.pinnedReference ?? ""}|${window}|${signer.fingerprint}`;
+    const hit = documents.get(device.id);
+    if (hit && hit.inputs === inputs) return hit.doc;
+    const doc = channelDocument(state, device, now(), signer);
+    if (documents.size >= 200_000) documents.clear();
+    documents.set(device.id, { inputs, doc });
+    return doc;
+  }
+
+  async function getChannel(req: IncomingMessage, res: ServerResponse) {
+    const device = await authenticate(req);
+    const state = await channelState(device.channelId);
+    if (!state) throw new NotFoundError("The device's channel no longer exists.");
+    const doc = documentFor(device, state);
+    const headers = { etag: doc.etag, "cache-control": "private, no-cache", "x-strata-signature": doc.signature, "x-strata-sequence": String(doc.sequence) };
+    if (req.headers["if-none-match"] === doc.etag) {
+      res.writeHead(304, headers).end();
+      return;
+    }
+    res.writeHead(200, { ...headers, "content-type": "application/json", "content-length": doc.body.length }).end(doc.body);
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, path: string) {
+    const wait = perAddress.take(clientAddress(req));
+    if (wait) throw new RateLimitedError(`Too many requests from this address; try again in ${wait} s.`, wait);
+    const method = req.method ?? "GET";
+    const allow = (methods: string[]) => {
+      if (!methods.includes(method)) throw new MethodNotAllowed(methods);
+    };
+    switch (path) {
+      case "channel":
+        allow(["GET"]);
+        return getChannel(req, res);
+      case "keys":
+        allow(["GET"]);
+        return send(res, 200, key().publicKeyPem, { "content-type": "application/x-pem-file", "cache-control": "public, max-age=300" });
+      case "register": {
+        allow(["POST"]);
+        const body = await readJson(req);
+        const registered = await registerDevice(db, body, clientAddress(req), key().publicKeyPem);
+        return sendJson(res, 201, registered);
+      }
+      case "status": {
+        allow(["POST"]);
+        const device = await authenticate(req);
+        const body = await readJson(req);
+        const { halted } = await reportStatus(db, device, body);
+        // The halt changed what this channel's devices get: read it again now rather than after the cache time.
+        if (halted) channelCache.delete(device.channelId);
+        res.writeHead(204).end();
+        return;
+      }
+      case "agent.mjs": {
+        allow(["GET", "HEAD"]);
+        const file = (await options.agentBundle?.()) ?? null;
+        if (!file) throw new NotFoundError("The agent bundle is not built on this server.");
+        const bytes = await fs.promises.readFile(file);
+        res.writeHead(200, { "content-type": "text/javascript; charset=utf-8", "content-length": bytes.length, "content-disposition": 'attachment; filename="strata-agent.mjs"', "cache-control": "no-cache" });
+        res.end(method === "HEAD" ? undefined : bytes);
+        return;
+      }
+      default:
+        throw new NotFoundError(`No device endpoint ${DEVICE_API_PREFIX}${path}; there are register, channel, status, keys and agent.mjs.`);
+    }
+  }
+
+  const flushTimer = setInterval(() => void flush().catch((err) => console.error("[device-api] writing last-seen times failed:", err.message)), options.flushMs ?? 5000);
+  flushTimer.unref();
+
+  async function flush() {
+    if (seen.size === 0) return;
+    const batch = [...seen];
+    seen.clear();
+    await db.execute(sql`
+      update devices set last_seen_at = now(), last_address = v.address
+      from unnest(${sql.param(batch.map(([id]) => id))}::uuid[], ${sql.param(batch.map(([, address]) => address))}::text[]) as v(id, address)
+      where devices.id = v.id`);
+  }
+
+  return {
+    handle(req, res) {
+      const url = req.url ?? "/";
+      if (!url.startsWith(DEVICE_API_PREFIX)) return false;
+      const path = url.slice(DEVICE_API_PREFIX.length).split("?")[0];
+      route(req, res, path).catch((err) => sendError(res, err));
+      return true;
+    },
+    flush,
+    async close() {
+      clearInterval(flushTimer);
+      await flush();
+    },
+  };
+}
+
+class MethodNotAllowed extends DomainError {
+  constructor(readonly allowed: string[]) {
+    super("bad_request", 405, `Use ${allowed.join(" or ")} here.`);
+  }
+}
+
+class PayloadTooLarge extends DomainError {
+  constructor() {
+    super("bad_request", 413, `The request body is larger than ${MAX_BODY_BYTES / 1024} KiB.`);
+  }
+}
+
+/** The web server sets x-forwarded-for to the socket's address unless TRUST_PROXY: one place decides. */
+function clientAddress(req: IncomingMessage): string {
+  const forwarded = req.headers["x-forwarded-for"];
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim();
+  return first || req.socket.remoteAddress || "unknown";
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const type = req.headers["content-type"] ?? "";
+  if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
+    req.resume();
+    throw new PayloadTooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) {
+      req.resume();
+      throw new PayloadTooLarge();
+    }
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (!text.trim()) return {};
+  if (type && !type.includes("json")) throw new BadRequestError("Send the request body as JSON (Content-Type: application/json).");
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BadRequestError("The request body is not valid JSON.");
+  }
+}
+
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string>) {
+  res.writeHead(status, { ...headers, "content-length": Buffer.byteLength(body) }).end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) {
+  send(res, status, JSON.stringify(value), { "content-type": "application/json", "cache-control": "no-store", ...headers });
+}
+
+function sendError(res: ServerResponse, err: unknown) {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (err instanceof DomainError) {
+    const headers: Record<string, string> = {};
+    if (err instanceof RateLimitedError) headers["retry-after"] = String(err.retryAfterSeconds);
+    if (err instanceof UnauthenticatedError) headers["www-authenticate"] = 'Bearer realm="strata-device"';
+    if (err instanceof MethodNotAllowed) headers.allow = err.allowed.join(", ");
+    const body: { error: { code: string; message: string; details?: unknown } } = { error: { code: err.code, message: err.message } };
+    if (err.details !== undefined) body.error.details = err.details;
+    return sendJson(res, err.status, body, headers);
+  }
+  console.error("[device-api] unexpected error:", err);
+  sendJson(res, 500, { error: { code: "internal", message: "Something went wrong on our side; it has been logged." } });
+}
