@@ -14,6 +14,7 @@ CREATE TABLE "channels" (
 	"halt_reason" text,
 	"failure_threshold_percent" integer DEFAULT 20 NOT NULL,
 	"failure_min_reports" integer DEFAULT 5 NOT NULL,
+	"reports_counted_from" timestamp with time zone DEFAULT now() NOT NULL,
 	"sequence" bigint DEFAULT nextval('channel_document_sequence') NOT NULL,
 	"created_by" uuid,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL

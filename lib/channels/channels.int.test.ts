@@ -72,7 +72,6 @@ async function call(handler: Handler, init: { method?: string; token: string; bo
     { params: Promise.resolve(init.params ?? {}) },
   );
   const text = await res.text();
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return { status: res.status, body: (text ? JSON.parse(text) : null) as any };
 }
 

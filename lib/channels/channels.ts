@@ -121,7 +121,7 @@ export async function getChannel(db: DbOrTx, actor: Actor, id: string) {
   ]);
   const release = history.find((r) => r.id === channel.releaseId) ?? null;
   const previous = history.find((r) => r.id === channel.previousReleaseId) ?? null;
-  const failures = release ? await failureShare(db, release.id) : null;
+  const failures = release ? await failureShare(db, release.id, channel.reportsCountedFrom) : null;
   return {
     channel,
     flavour,
@@ -133,12 +133,13 @@ export async function getChannel(db: DbOrTx, actor: Actor, id: string) {
   };
 }
 
-/** Distinct devices that reported on a release, and how many of them last reported a failure on it. */
-export async function failureShare(db: DbOrTx, releaseId: string): Promise<{ reported: number; failed: number }> {
+/** Distinct devices that reported on a release since `since`, and how many of them last reported a failure on it. */
+export async function failureShare(db: DbOrTx, releaseId: string, since: Date): Promise<{ reported: number; failed: number }> {
   const result = await db.execute(sql`
     select count(*)::int as reported, count(*) filter (where result = 'failure')::int as failed
     from (select distinct on (device_id) device_id, result from device_reports
-          where release_id = ${releaseId} and result <> 'none' order by device_id, at desc, id desc) last`);
+          where release_id = ${releaseId} and result <> 'none' and at >= ${since.toISOString()}::timestamptz
+          order by device_id, at desc, id desc) last`);
   const row = result.rows[0] as { reported: number; failed: number };
   return { reported: Number(row.reported), failed: Number(row.failed) };
 }
@@ -174,7 +175,7 @@ export async function resumeChannel(db: DbOrTx, actor: Actor, id: string) {
     if (!before.pausedAt && !before.haltedAt) throw new ConflictError(`The channel ${before.name} is neither paused nor halted.`);
     const [after] = await tx
       .update(channels)
-      .set({ pausedAt: null, pauseReason: null, haltedAt: null, haltReason: null, sequence: nextSequence })
+      .set({ pausedAt: null, pauseReason: null, haltedAt: null, haltReason: null, reportsCountedFrom: new Date(), sequence: nextSequence })
       .where(eq(channels.id, id))
       .returning();
     await recordAudit(tx, actor, {
@@ -219,7 +220,7 @@ export async function rollbackChannel(db: DbOrTx, actor: Actor, id: string, inpu
     const current = rows.find((r) => r.id === before.releaseId);
     const [after] = await tx
       .update(channels)
-      .set({ releaseId, previousReleaseId: null, rolloutPercent: 100, haltedAt: null, haltReason: null, sequence: nextSequence })
+      .set({ releaseId, previousReleaseId: null, rolloutPercent: 100, haltedAt: null, haltReason: null, reportsCountedFrom: new Date(), sequence: nextSequence })
       .where(eq(channels.id, id))
       .returning();
     await recordAudit(tx, actor, {

@@ -42,15 +42,17 @@ export async function reportStatus(db: Db, device: ReportingDevice, input: unkno
         lastReportAt: now,
         lastSeenAt: now,
         ...(data.currentDigest !== undefined ? { currentDigest: data.currentDigest } : {}),
-        ...(data.version !== undefined ? { currentVersion: data.version } : {}),
+        // A failure report names the release that failed to install, not what the device runs.
+        ...(data.version !== undefined && data.result === "success" ? { currentVersion: data.version } : {}),
         ...(data.agentVersion !== undefined ? { agentVersion: data.agentVersion } : {}),
       })
       .where(eq(devices.id, device.id));
-    if (data.result !== "failure" || !release) return { halted: null };
+    // Any result can tip the share: failures that came before the minimum number of reports count once it is reached.
+    if (data.result === "none" || !release) return { halted: null };
     // Locked so that two reports cannot both halt (and audit) the same rollout.
     const [channel] = await tx.select().from(channels).where(and(eq(channels.id, device.channelId), eq(channels.releaseId, release.id), isNull(channels.haltedAt))).for("update");
     if (!channel) return { halted: null };
-    const { reported, failed } = await failureShare(tx, release.id);
+    const { reported, failed } = await failureShare(tx, release.id, channel.reportsCountedFrom);
     if (reported < channel.failureMinReports || failed * 100 <= channel.failureThresholdPercent * reported) return { halted: null };
     const reason = `${failed} of ${reported} devices reported a failed upgrade to ${release.version} (${Math.round((failed * 100) / reported)} %, above the channel's ${channel.failureThresholdPercent} % with at least ${channel.failureMinReports} reports); the rollout stopped until an admin resumes it.`;
     await tx.update(channels).set({ haltedAt: now, haltReason: reason, sequence: nextSequence }).where(eq(channels.id, channel.id));

@@ -161,7 +161,7 @@ export async function approveRelease(db: DbOrTx, actor: Actor, id: string, input
     const [approved] = await tx.update(releases).set({ status: "approved", rolloutPercent, decidedBy: actor.user.id, decidedAt: now }).where(eq(releases.id, id)).returning();
     await tx
       .update(channels)
-      .set({ releaseId: id, previousReleaseId: channel.releaseId, rolloutPercent, haltedAt: null, haltReason: null, sequence: nextSequence })
+      .set({ releaseId: id, previousReleaseId: channel.releaseId, rolloutPercent, haltedAt: null, haltReason: null, reportsCountedFrom: now, sequence: nextSequence })
       .where(eq(channels.id, channel.id));
     await recordAudit(tx, actor, {
       orgId: release.orgId,

@@ -45,6 +45,8 @@ export const channels = pgTable(
     failureThresholdPercent: integer("failure_threshold_percent").notNull().default(20),
     /** …once at least this many devices reported on it. */
     failureMinReports: integer("failure_min_reports").notNull().default(5),
+    /** Reports before this (the approval, rollback or resume) do not count towards a halt: a resumed rollout starts afresh. */
+    reportsCountedFrom: timestamp("reports_counted_from", { withTimezone: true }).notNull().defaultNow(),
     sequence: bigint("sequence", { mode: "number" }).notNull().default(nextSequence),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
