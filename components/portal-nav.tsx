@@ -10,10 +10,14 @@ export interface NavLink {
 
 export function PortalNav({ links }: { links: NavLink[] }) {
   const pathname = usePathname();
+  // The longest matching link only: on /admin/releases, "Releases" is current, not "Admin" as well.
+  const current = links
+    .filter((link) => pathname === link.href || pathname.startsWith(link.href + "/"))
+    .reduce<string | null>((best, link) => (best === null || link.href.length > best.length ? link.href : best), null);
   return (
     <nav aria-label="Main" className="flex gap-1">
       {links.map((link) => {
-        const active = pathname === link.href || pathname.startsWith(link.href + "/");
+        const active = link.href === current;
         return (
           <Link
             key={link.href}

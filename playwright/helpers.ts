@@ -76,3 +76,20 @@ export async function publishTinyBase(browser: Browser, testInfo: TestInfo, opts
     await context.close();
   }
 }
+
+/** Presses Build on the flavour's builds page and waits for the build to succeed; returns to nothing, stays on the build page. */
+export async function buildAndWait(page: Page, flavourId: string) {
+  await page.goto(`/flavours/${flavourId}/builds`);
+  await page.getByRole("button", { name: "Build", exact: true }).click();
+  await expect(page).toHaveURL(/\/builds\/[0-9a-f-]{36}$/);
+  await expect(page.getByTestId("build-status")).toHaveText("Succeeded", { timeout: 150_000 });
+}
+
+/** The admin signed in, in a browser context of its own (the customer's session stays untouched); close it after. */
+export async function adminPage(browser: Browser, testInfo: TestInfo): Promise<Page> {
+  const context = await browser.newContext({ baseURL: testInfo.project.use.baseURL, ignoreHTTPSErrors: true, storageState: { cookies: [], origins: [] } });
+  const page = await context.newPage();
+  await signInInBrowser(page, process.env.E2E_ADMIN_EMAIL!, process.env.E2E_ADMIN_PASSWORD!);
+  await expect(page).toHaveURL(/\/dashboard$/);
+  return page;
+}

@@ -4,7 +4,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import { expect, test, type Page } from "@playwright/test";
-import { pageAlert, publishTinyBase, type Layer } from "./helpers";
+import { buildAndWait, pageAlert, publishTinyBase, type Layer } from "./helpers";
 
 const unique = () => crypto.randomUUID().slice(0, 8);
 const run = unique();
@@ -17,14 +17,6 @@ test.beforeAll(async ({ browser }, testInfo) => {
 async function saveLayers(page: Page, flavourId: string, layers: Layer[], message: string) {
   const saved = await page.request.post(`/api/v1/flavours/${flavourId}/revisions`, { data: { layers, message } });
   expect(saved.status(), await saved.text()).toBe(201);
-}
-
-/** Presses Build on the flavour's builds page and waits for the build to succeed; returns to nothing, stays on the build page. */
-async function buildAndWait(page: Page, flavourId: string) {
-  await page.goto(`/flavours/${flavourId}/builds`);
-  await page.getByRole("button", { name: "Build", exact: true }).click();
-  await expect(page).toHaveURL(/\/builds\/[0-9a-f-]{36}$/);
-  await expect(page.getByTestId("build-status")).toHaveText("Succeeded", { timeout: 150_000 });
 }
 
 test("two builds publish two revisions: find a file, open its package, download and check the artefact, compare", async ({ page }) => {

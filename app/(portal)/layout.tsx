@@ -11,10 +11,11 @@ export default async function PortalLayout({ children }: { children: React.React
   const links: NavLink[] = [
     { href: "/dashboard", label: "Dashboard" },
     { href: "/flavours", label: "Flavours" },
+    { href: "/devices", label: "Devices" },
     { href: "/base-manifests", label: "Base manifest" },
     { href: "/settings/tokens", label: "API tokens" },
   ];
-  if (isAdmin(actor)) links.push({ href: "/admin", label: "Admin" });
+  if (isAdmin(actor)) links.push({ href: "/admin/releases", label: "Releases" }, { href: "/admin", label: "Admin" });
   return (
     <div className="min-h-screen">
       <header className="border-b border-slate-200 bg-white">

@@ -2,6 +2,8 @@ import { getDb } from "@/lib/db";
 import { requirePageActor } from "@/lib/auth/current";
 import { listOrgs } from "@/lib/orgs/queries";
 import { checkHealth } from "@/lib/health";
+import { countPending } from "@/lib/releases/releases";
+import Link from "next/link";
 import { Card, PageHeader } from "@/components/ui/card";
 
 export const metadata = { title: "Admin" };
@@ -9,10 +11,24 @@ export const metadata = { title: "Admin" };
 export default async function AdminPage() {
   const actor = await requirePageActor("admin");
   const db = getDb();
-  const [orgs, health] = await Promise.all([listOrgs(db, actor), checkHealth(db)]);
+  const [orgs, health, pending] = await Promise.all([listOrgs(db, actor), checkHealth(db), countPending(db, actor)]);
+  const link = "rounded-md bg-white px-3 py-1.5 text-sm font-medium text-slate-800 ring-1 ring-slate-300 hover:bg-slate-50";
   return (
     <>
-      <PageHeader title="Admin" description="Every organisation on this Strata, and the state of the parts it runs on." />
+      <PageHeader
+        title="Admin"
+        description="Every organisation on this Strata, and the state of the parts it runs on."
+        actions={
+          <nav aria-label="Admin" className="flex flex-wrap gap-2">
+            <Link href="/admin/releases" className={link}>
+              Release requests{pending > 0 ? ` (${pending} pending)` : ""}
+            </Link>
+            <Link href="/admin/audit" className={link}>
+              Audit log
+            </Link>
+          </nav>
+        }
+      />
       <div className="grid gap-6 lg:grid-cols-3">
         <Card title="Organisations" className="lg:col-span-2">
           <table className="w-full text-left text-sm">

@@ -6,7 +6,9 @@ import { getBuild } from "@/lib/builds/builds";
 import { getDb } from "@/lib/db";
 import { NotFoundError } from "@/lib/errors";
 import { getFlavourRow } from "@/lib/flavours/flavours";
+import { listChannels } from "@/lib/channels/channels";
 import { BuildView } from "@/components/builds/build-view";
+import { BuildReleasePanel } from "@/components/releases/build-release-panel";
 import type { BuildView as BuildJson } from "@/components/builds/format";
 
 async function loadBuild(actor: Actor, id: string) {
@@ -34,10 +36,21 @@ export default async function BuildPage({ params }: { params: Promise<{ id: stri
   const { build, flavour } = await loadBuild(actor, id);
   // Dates become ISO strings, exactly as the event stream sends them.
   const initial = JSON.parse(JSON.stringify(build)) as BuildJson;
+  // Offered for a build that succeeded, or still may: the panel shows the release form once it has.
+  const releasable = build.status === "succeeded" ? build.imageRef !== null && build.imageDigest !== null : build.status === "queued" || build.status === "running";
+  const channels = releasable ? (await listChannels(getDb(), actor, flavour.id)).channels : [];
   return (
     <>
       <Breadcrumb items={[{ label: "Flavours", href: "/flavours" }, { label: flavour.name, href: `/flavours/${flavour.id}` }, { label: "Builds", href: `/flavours/${flavour.id}/builds` }, { label: build.version }]} />
       <BuildView key={build.id} initial={initial} flavourName={flavour.name} />
+      {releasable && (
+        <BuildReleasePanel
+          buildId={build.id}
+          status={build.status}
+          flavour={{ id: flavour.id, name: flavour.name }}
+          channels={channels.map((c) => ({ id: c.id, name: c.name, releaseVersion: c.releaseVersion }))}
+        />
+      )}
     </>
   );
 }

@@ -48,6 +48,9 @@ export default async function FlavourPage({ params, searchParams }: { params: Pr
               <Link href={`/flavours/${flavour.id}/repository`} className={link}>
                 Repository
               </Link>
+              <Link href={`/flavours/${flavour.id}/channels`} className={link}>
+                Channels
+              </Link>
               <Link href={`/flavours/${flavour.id}/history`} className={link}>
                 History
               </Link>

@@ -1,0 +1,46 @@
+import Link from "next/link";
+import { getDb } from "@/lib/db";
+import { requirePageActor } from "@/lib/auth/current";
+import { listOrgChannels } from "@/lib/channels/channels";
+import { listDevices } from "@/lib/devices/devices";
+import { Card, PageHeader } from "@/components/ui/card";
+import { DeviceTable } from "@/components/devices/device-table";
+
+export const metadata = { title: "Devices" };
+
+export default async function DevicesPage({ searchParams }: { searchParams: Promise<{ revoked?: string }> }) {
+  const actor = await requirePageActor();
+  const revoked = (await searchParams).revoked === "1";
+  const db = getDb();
+  const [devices, channels] = await Promise.all([listDevices(db, actor, revoked ? { includeRevoked: "1" } : {}), listOrgChannels(db, actor)]);
+  const choices = channels.map((c) => ({ id: c.id, orgId: c.orgId, label: `${c.flavour.name} / ${c.name}` }));
+  return (
+    <>
+      <PageHeader
+        title="Devices"
+        description="Every device that registered with a channel's token: what it runs, when it was last seen and how its last upgrade went. Pin a device to an image, move it to another channel, or revoke it."
+        actions={
+          <Link href={revoked ? "/devices" : "/devices?revoked=1"} className="rounded-md bg-white px-3 py-1.5 text-sm font-medium text-slate-800 ring-1 ring-slate-300 hover:bg-slate-50">
+            {revoked ? "Hide revoked devices" : "Show revoked devices"}
+          </Link>
+        }
+      />
+      <Card title="Inventory">
+        {devices.length === 0 ? (
+          <div className="py-6 text-center text-sm text-slate-600">
+            <p className="font-medium text-slate-800">No devices yet.</p>
+            <p className="mt-1">
+              Create a registration token on a channel page and run the agent on a device. A flavour&apos;s channels are listed on{" "}
+              <Link href="/flavours" className="text-brand-600 hover:underline">
+                its page
+              </Link>
+              .
+            </p>
+          </div>
+        ) : (
+          <DeviceTable devices={devices} now={Date.now()} caption={revoked ? "Devices, revoked ones included" : "Devices"} channels={choices} />
+        )}
+      </Card>
+    </>
+  );
+}
