@@ -16,7 +16,10 @@ const log = (msg: string) => console.log(`[test] ${msg}`);
 const stackLog = { debug: () => {}, info: log, warn: log, error: log };
 const stops: Array<() => Promise<void>> = [];
 const args = process.argv.slice(2);
-const only = (name: string) => args.length === 0 || args.includes(name);
+// Spec files named after the suites (`npm test -- browser playwright/channels.spec.ts`) narrow the browser run.
+const specs = args.filter((a) => a.endsWith(".spec.ts"));
+const suites = args.filter((a) => !specs.includes(a));
+const only = (name: string) => suites.length === 0 || suites.includes(name);
 
 export const E2E = {
   port: 3543,
@@ -71,7 +74,7 @@ async function browserTests(stackEnv: Record<string, string>): Promise<number> {
   const children: Managed[] = [startProcess("web", "scripts/web.ts", env), startProcess("worker", "workers/index.ts", env)];
   for (const child of children) stops.push(() => child.stop());
   await waitFor("the web server", () => httpsAnswers(`${baseUrl}/api/health`), 120_000);
-  return run(path.resolve("node_modules/.bin/playwright"), ["test"], { ...env, BASE_URL: baseUrl, E2E_ADMIN_EMAIL: E2E.adminEmail, E2E_ADMIN_PASSWORD: E2E.adminPassword });
+  return run(path.resolve("node_modules/.bin/playwright"), ["test", ...specs], { ...env, BASE_URL: baseUrl, E2E_ADMIN_EMAIL: E2E.adminEmail, E2E_ADMIN_PASSWORD: E2E.adminPassword });
 }
 
 async function main(): Promise<number> {
