@@ -10,7 +10,7 @@ import { Field } from "../ui/field";
 import { SelectField } from "../ui/controls";
 import { ProblemAlert } from "../ui/problem";
 import { useHydrated } from "../ui/use-hydrated";
-import { useMutation } from "./use-mutation";
+import { useMutation } from "@/components/ui/use-mutation";
 
 export interface RollbackTarget {
   id: string;

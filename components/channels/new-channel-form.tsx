@@ -8,7 +8,7 @@ import { Button } from "../ui/button";
 import { Field } from "../ui/field";
 import { FormProblem } from "./form-problem";
 import { useHydrated } from "../ui/use-hydrated";
-import { useMutation } from "./use-mutation";
+import { useMutation } from "@/components/ui/use-mutation";
 
 export function NewChannelForm({ flavourId }: { flavourId: string }) {
   const { run, pending, error, done, fieldError } = useMutation();

@@ -9,7 +9,7 @@ import { ProblemAlert } from "../ui/problem";
 import { CopyButton } from "../builds/copy-button";
 import { FormProblem } from "./form-problem";
 import { useHydrated } from "../ui/use-hydrated";
-import { optionalNumber, useMutation } from "./use-mutation";
+import { optionalNumber, useMutation } from "@/components/ui/use-mutation";
 
 export const AGENT_BUNDLE_PATH = "/api/device/v1/agent.mjs";
 

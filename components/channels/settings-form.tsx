@@ -8,7 +8,7 @@ import { Button } from "../ui/button";
 import { Field } from "../ui/field";
 import { FormProblem } from "./form-problem";
 import { useHydrated } from "../ui/use-hydrated";
-import { optionalNumber, useMutation } from "./use-mutation";
+import { optionalNumber, useMutation } from "@/components/ui/use-mutation";
 
 export function ChannelSettingsForm({
   channelId,

@@ -9,7 +9,7 @@ import { Field } from "../ui/field";
 import { TextareaField } from "../ui/controls";
 import { ProblemAlert } from "../ui/problem";
 import { useHydrated } from "../ui/use-hydrated";
-import { useMutation } from "../channels/use-mutation";
+import { useMutation } from "@/components/ui/use-mutation";
 
 export function ReleaseDecisionForms({ releaseId, version }: { releaseId: string; version: string }) {
   const { run, pending, error, done, fieldError } = useMutation();

@@ -10,7 +10,7 @@ import { Field } from "../ui/field";
 import { SelectField, TextareaField } from "../ui/controls";
 import { useHydrated } from "../ui/use-hydrated";
 import { FormProblem } from "../channels/form-problem";
-import { useMutation } from "../channels/use-mutation";
+import { useMutation } from "@/components/ui/use-mutation";
 
 export interface ReleaseChannelChoice {
   id: string;

@@ -3,6 +3,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import type { RegistryCredentials } from "../registry";
 import { runCycle, runLoop, type AgentOptions } from "./agent";
+import { lockRoot } from "./lock";
 import { AGENT_VERSION } from "./version";
 
 export const USAGE = `Usage: strata-agent --root <dir> [options]
@@ -108,6 +109,21 @@ export async function main(argv: string[]): Promise<number> {
 
   const log = (line: string) => process.stdout.write(`[agent] ${line}\n`);
   const options: AgentOptions = { ...command.options, log };
+  let unlock: () => void;
+  try {
+    unlock = lockRoot(options.root);
+  } catch (err) {
+    process.stderr.write(`strata-agent: ${oneLine((err as Error).message)}\n`);
+    return 1;
+  }
+  try {
+    return await run(command, options, log);
+  } finally {
+    unlock();
+  }
+}
+
+async function run(command: Extract<ReturnType<typeof parseCommandLine>, { action: "once" | "loop" }>, options: AgentOptions, log: (line: string) => void): Promise<number> {
   if (command.action === "once") {
     try {
       await runCycle(options);

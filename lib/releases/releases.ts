@@ -32,8 +32,10 @@ export const ApproveInput = z.object({ rolloutPercent: z.number().int("rolloutPe
 export const RejectInput = z.object({ reason: z.string().trim().min(1, "reason is required: say why the release is rejected").max(2000, "reason is at most 2,000 characters") }).strict();
 
 export const ListReleasesInput = z.object({
-  status: z.enum(["pending", "approved", "rejected"], "status is pending, approved or rejected").optional(),
+  /** "decided": approved or rejected, the latest decisions first. */
+  status: z.enum(["pending", "approved", "rejected", "decided"], "status is pending, approved, rejected or decided").optional(),
   channelId: z.uuid("channel must be a channel id").optional(),
+  limit: z.coerce.number().int().min(1, "limit is 1–500").max(500, "limit is 1–500").default(500),
 });
 
 /** "<registry>/<org>/<flavour>:r2.1" + digest → "<registry>/<org>/<flavour>@sha256:…": what devices pull. */
@@ -99,7 +101,9 @@ const listColumns = {
 
 /** Release requests: the admin's queue spans every organisation; pending ones oldest first, others newest first. */
 export async function listReleases(db: DbOrTx, actor: Actor, input: unknown = {}) {
-  const { status, channelId } = parseInput(ListReleasesInput, input);
+  const { status, channelId, limit } = parseInput(ListReleasesInput, input);
+  const statusFilter = status === "decided" ? ne(releases.status, "pending") : status ? eq(releases.status, status) : undefined;
+  const order = status === "pending" ? [asc(releases.requestedAt)] : status === "decided" ? [desc(releases.decidedAt), desc(releases.requestedAt)] : [desc(releases.requestedAt)];
   return db
     .select(listColumns)
     .from(releases)
@@ -108,9 +112,9 @@ export async function listReleases(db: DbOrTx, actor: Actor, input: unknown = {}
     .innerJoin(orgs, eq(orgs.id, releases.orgId))
     .innerJoin(builds, eq(builds.id, releases.buildId))
     .leftJoin(users, eq(users.id, releases.requestedBy))
-    .where(and(orgScope(actor, releases.orgId), status ? eq(releases.status, status) : undefined, channelId ? eq(releases.channelId, channelId) : undefined))
-    .orderBy(status === "pending" ? asc(releases.requestedAt) : desc(releases.requestedAt))
-    .limit(500);
+    .where(and(orgScope(actor, releases.orgId), statusFilter, channelId ? eq(releases.channelId, channelId) : undefined))
+    .orderBy(...order)
+    .limit(limit);
 }
 
 async function getReleaseRow(db: DbOrTx, actor: Actor, id: string, opts: { forUpdate?: boolean } = {}): Promise<Release> {

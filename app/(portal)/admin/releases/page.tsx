@@ -19,13 +19,8 @@ const RECENT = 20;
 export default async function AdminReleasesPage() {
   const actor = await requirePageActor("admin");
   const db = getDb();
-  const [pending, approved, rejected] = await Promise.all([
-    listReleases(db, actor, { status: "pending" }),
-    listReleases(db, actor, { status: "approved" }),
-    listReleases(db, actor, { status: "rejected" }),
-  ]);
+  const [pending, decided] = await Promise.all([listReleases(db, actor, { status: "pending" }), listReleases(db, actor, { status: "decided", limit: RECENT })]);
   const queue = await Promise.all(pending.map((r) => getRelease(db, actor, r.id)));
-  const decided = [...approved, ...rejected].sort((a, b) => (b.decidedAt?.getTime() ?? 0) - (a.decidedAt?.getTime() ?? 0)).slice(0, RECENT);
   return (
     <>
       <Breadcrumb items={[{ label: "Admin", href: "/admin" }, { label: "Releases" }]} />

@@ -2,7 +2,7 @@
 // line, and a refresh of the server components once it went through.
 import { useState } from "react";
 import { useRouter } from "next/navigation";
-import { issuesOf } from "../ui/problem";
+import { issuesOf } from "./problem";
 
 export function useMutation() {
   const router = useRouter();
