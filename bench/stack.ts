@@ -1,5 +1,7 @@
 // The real Strata stack for a benchmark, started the way `npm test` starts it but on ports and data of the bench's own:
 // embedded PostgreSQL, the Docker engine, a registry, the web server and one worker; plus a small REST client.
+// Benches that need less (bench/channel.ts: PostgreSQL and the web server) start only that.
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -97,6 +99,47 @@ export function freePort(): Promise<number> {
 
 const loggerOf = (log: (msg: string) => void): Logger => ({ debug: () => {}, info: log, warn: log, error: log });
 
+const hasCommand = (bin: string) => spawnSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" }).status === 0;
+
+/**
+ * The Debian packages that provide each missing command (`[command, package]`), installed the way
+ * scripts/bootstrap.mjs installs the stack's: apt-get as root on Debian, else an error saying what to install.
+ * (A package with a service, such as nginx-light, may start it on a machine with an init system; the bench does not
+ * use that one.)
+ */
+export function ensureDebianPackages(needs: [command: string, pkg: string][], log: (msg: string) => void): void {
+  const missing = needs.filter(([bin]) => !hasCommand(bin));
+  if (missing.length === 0) return;
+  const pkgs = [...new Set(missing.map(([, pkg]) => pkg))];
+  const isDebian = fs.existsSync("/etc/debian_version") && hasCommand("apt-get");
+  if (process.getuid?.() !== 0 || !isDebian) {
+    const how = isDebian ? `sudo apt-get install -y ${pkgs.join(" ")}` : `install the equivalents of Debian's ${pkgs.join(", ")}`;
+    throw new Error(`missing ${missing.map(([bin]) => bin).join(", ")}: ${how} (the bench installs them itself only when run as root on Debian)`);
+  }
+  log(`installing Debian packages: ${pkgs.join(" ")} (once)…`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const update = spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
+  const install = update.status === 0 && spawnSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...pkgs], { stdio: "inherit", env });
+  if (!install || install.status !== 0) throw new Error(`apt-get install ${pkgs.join(" ")} failed; install them by hand and run again`);
+  const still = missing.filter(([bin]) => !hasCommand(bin));
+  if (still.length) throw new Error(`${still.map(([bin]) => bin).join(", ")} still missing after apt-get install ${pkgs.join(" ")}`);
+}
+
+/** A fresh embedded PostgreSQL in `runDir` with the migrations and bundled base manifests applied. */
+async function startPostgres(runDir: string, teardown: Teardown): Promise<string> {
+  const pg = await startEmbeddedPostgres({ root: path.join(runDir, "postgres"), port: await freePort() });
+  teardown.defer("stop PostgreSQL", pg.stop);
+  await prepareDatabase(pg.url);
+  return pg.url;
+}
+
+/** Only the database, for benches without builds: `runDir` is made now and removed at the end. */
+export async function startDatabase(opts: { runDir: string }, teardown: Teardown): Promise<{ databaseUrl: string }> {
+  fs.mkdirSync(opts.runDir, { recursive: true });
+  teardown.defer(`remove ${opts.runDir}`, async () => fs.rmSync(opts.runDir, { recursive: true, force: true }));
+  return { databaseUrl: await startPostgres(opts.runDir, teardown) };
+}
+
 /**
  * The engine (the machine's own, started only when none answers), a registry on `registryPort` with its storage in
  * `runDir`, and a fresh embedded PostgreSQL in `runDir` with the migrations and bundled base manifests applied.
@@ -113,10 +156,8 @@ export async function startServices(
   const registry = await ensureRegistry({ dataDir: opts.runDir, port: opts.registryPort, log: logger });
   teardown.defer("stop the registry", registry.stop);
   opts.log(`${engine.started ? "started" : "using"} the Docker engine; ${registry.started ? "started" : "using"} the registry at ${registry.url}`);
-  const pg = await startEmbeddedPostgres({ root: path.join(opts.runDir, "postgres"), port: await freePort() });
-  teardown.defer("stop PostgreSQL", pg.stop);
-  await prepareDatabase(pg.url);
-  return { docker: engine.docker, registry, databaseUrl: pg.url };
+  const databaseUrl = await startPostgres(opts.runDir, teardown);
+  return { docker: engine.docker, registry, databaseUrl };
 }
 
 /** A password the sign-up rules accept; nobody signs in with it. */
@@ -190,6 +231,8 @@ export interface Portal {
   /** A customer of a fresh organisation. */
   customer: Api;
   admin: Api;
+  /** The web server's HTTPS address (its certificate is from the local CA in `<runDir>/tls`); the Apis use plain HTTP. */
+  httpsBase: string;
   /** Throws when the web server or the worker has exited. */
   assertRunning(): void;
 }
@@ -197,10 +240,11 @@ export interface Portal {
 /**
  * The web server (after `next build` when its sources changed) and ONE worker with the default build settings,
  * as `npm test` starts them; returns when both are ready. `env` is added to theirs (the worker's cache repository).
+ * `worker: false` starts the web server alone; without `registry`, REGISTRY_URL is the environment's (or the default).
  */
 export async function startPortal(
-  services: Services,
-  opts: { runDir: string; nonce: string; env: Record<string, string>; log: (msg: string) => void },
+  services: { databaseUrl: string; registry?: { url: string } },
+  opts: { runDir: string; nonce: string; env: Record<string, string>; log: (msg: string) => void; worker?: boolean },
   teardown: Teardown,
 ): Promise<Portal> {
   const adminEmail = "admin@bench.strata.test";
@@ -218,7 +262,7 @@ export async function startPortal(
     HTTP_PORT: String(httpPort),
     NEXTAUTH_URL: `https://localhost:${httpsPort}`,
     STRATA_ADMIN_EMAIL: adminEmail,
-    REGISTRY_URL: services.registry.url,
+    ...(services.registry ? { REGISTRY_URL: services.registry.url } : {}),
     STRATA_LOG_REQUESTS: "0",
     ...opts.env,
   };
@@ -230,13 +274,13 @@ export async function startPortal(
     return child;
   };
   start("web", "scripts/web.ts");
-  const worker = start("worker", "workers/index.ts");
+  const worker = opts.worker === false ? null : start("worker", "workers/index.ts");
   const assertRunning = () => {
     for (const { name, child } of children) if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the ${name} process exited (${child.exitCode ?? child.signalCode})`);
   };
   const base = `http://127.0.0.1:${httpPort}`;
-  let workerReady = false;
-  worker.child.stdout!.on("data", (chunk: Buffer) => {
+  let workerReady = worker === null;
+  worker?.child.stdout!.on("data", (chunk: Buffer) => {
     if (/\] ready \(pid/.test(chunk.toString())) workerReady = true;
   });
   const exited = Promise.race(children.map((c) => c.exited.then((code) => Promise.reject(new Error(`the ${c.name} process exited (code ${code}) before it was ready`)))));
@@ -245,7 +289,7 @@ export async function startPortal(
     await waitFor("the web server", async () => (await fetch(`${base}/api/health`)).status > 0, 180_000);
   })();
   await Promise.race([ready, exited]);
-  return { customer: new Api(base, tokens.customer), admin: new Api(base, tokens.admin), assertRunning };
+  return { customer: new Api(base, tokens.customer), admin: new Api(base, tokens.admin), httpsBase: `https://127.0.0.1:${httpsPort}`, assertRunning };
 }
 
 /**
