@@ -29,7 +29,7 @@ async function main() {
   const key = signingKey();
   log(`channel documents are signed with ${process.env.STRATA_SIGNING_KEY ? "STRATA_SIGNING_KEY" : signingKeyPath()} (public key: GET /api/device/v1/keys)`);
   // Devices poll: their API is answered here, before Next's router and its session machinery.
-  const deviceApi = createDeviceApi({ db: getDb(), key, agentBundle: agentBundleServer(path.join(dataDir(), "agent")) });
+  const deviceApi = createDeviceApi({ db: getDb(), key, agentBundle: agentBundleServer(path.join(dataDir(), "agent")), changeFeed: { databaseUrl, log } });
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     // Rate limits key on the client address: take it from the socket unless a trusted proxy sets it.

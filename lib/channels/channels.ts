@@ -12,6 +12,7 @@ import { NAME_PATTERN } from "../manifest/schema";
 import { parseInput } from "../validation";
 import { getFlavourRow } from "../flavours/flavours";
 import { recordAudit } from "../audit/audit";
+import { notifyChannelChange } from "../devices/change-feed";
 
 export const nextSequence = sql`nextval('channel_document_sequence')`;
 
@@ -162,6 +163,7 @@ export async function pauseChannel(db: DbOrTx, actor: Actor, id: string, input: 
     const before = await getChannelRow(tx, actor, id, { forUpdate: true });
     if (before.pausedAt) throw new ConflictError(`The channel ${before.name} is already paused.`);
     const [after] = await tx.update(channels).set({ pausedAt: new Date(), pauseReason: reason || null, sequence: nextSequence }).where(eq(channels.id, id)).returning();
+    await notifyChannelChange(tx, id);
     await recordAudit(tx, actor, { orgId: before.orgId, action: "channel.pause", subject: id, channelId: id, before: { paused: false }, after: { paused: true, reason } });
     return after;
   });
@@ -178,6 +180,7 @@ export async function resumeChannel(db: DbOrTx, actor: Actor, id: string) {
       .set({ pausedAt: null, pauseReason: null, haltedAt: null, haltReason: null, reportsCountedFrom: new Date(), sequence: nextSequence })
       .where(eq(channels.id, id))
       .returning();
+    await notifyChannelChange(tx, id);
     await recordAudit(tx, actor, {
       orgId: before.orgId,
       action: "channel.resume",
@@ -198,6 +201,7 @@ export async function setRollout(db: DbOrTx, actor: Actor, id: string, input: un
     if (!before.releaseId) throw new ConflictError(`The channel ${before.name} has no release to roll out yet.`);
     if (before.rolloutPercent === percent) throw new ConflictError(`The rollout is already at ${percent} %.`);
     const [after] = await tx.update(channels).set({ rolloutPercent: percent, sequence: nextSequence }).where(eq(channels.id, id)).returning();
+    await notifyChannelChange(tx, id);
     await recordAudit(tx, actor, { orgId: before.orgId, action: "channel.rollout", subject: before.releaseId, channelId: id, before: { percent: before.rolloutPercent }, after: { percent } });
     return after;
   });
@@ -223,6 +227,7 @@ export async function rollbackChannel(db: DbOrTx, actor: Actor, id: string, inpu
       .set({ releaseId, previousReleaseId: null, rolloutPercent: 100, haltedAt: null, haltReason: null, reportsCountedFrom: new Date(), sequence: nextSequence })
       .where(eq(channels.id, id))
       .returning();
+    await notifyChannelChange(tx, id);
     await recordAudit(tx, actor, {
       orgId: before.orgId,
       action: "channel.rollback",

@@ -1,7 +1,8 @@
 // The device API (/api/device/v1) as a plain node:http handler: devices poll it, so it stays off Next's router and
-// session machinery. Device lookups and channel states are cached for a few seconds, documents per device until
-// their inputs change, and "last seen" is written in batches; a change made in the portal reaches devices within
-// the cache time (STRATA_DEVICE_CACHE_MS, 2 s by default).
+// session machinery. Device rows and channel states are cached, documents per device until their inputs change, and
+// "last seen" is written in batches. With a change feed (LISTEN/NOTIFY) the caches hold rows for minutes and drop
+// them the moment a verb changes one; without it (or while it is down) they hold them for STRATA_DEVICE_CACHE_MS
+// (2 s), the longest a portal change then takes to reach devices.
 import fs from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { eq, sql } from "drizzle-orm";
@@ -15,6 +16,7 @@ import { hashSecret } from "./registration-tokens";
 import { DEVICE_SECRET_PREFIX, registerDevice } from "./register";
 import { reportStatus } from "./report-status";
 import { deviceRateLimits, RateLimiter, type RateLimit } from "./rate-limit";
+import { listenForChanges } from "./change-feed";
 
 export const DEVICE_API_PREFIX = "/api/device/v1/";
 const MAX_BODY_BYTES = 16 * 1024;
@@ -23,8 +25,12 @@ export interface DeviceApiOptions {
   db: Db;
   key?: SigningKey;
   now?: () => number;
-  /** How long a device's row and a channel's state are reused before they are read again. */
+  /** How long a device's row and a channel's state are reused without a change feed. */
   cacheMs?: number;
+  /** Listen for device and channel changes on this database (the web process passes its DATABASE_URL). */
+  changeFeed?: { databaseUrl: string; log?: (msg: string) => void };
+  /** How long rows are reused while the change feed is up (a safety net; changes drop them at once). */
+  feedCacheMs?: number;
   limits?: { perDevice: RateLimit; perAddress: RateLimit };
   /** The agent bundle served at /agent.mjs, when there is one. */
   agentBundle?: () => Promise<string | null>;
@@ -65,11 +71,36 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
   const channelCache = new Map<string, { state: Promise<ChannelState | undefined>; at: number }>();
   const documents = new Map<string, { inputs: string; doc: SignedDocument }>();
   const seen = new Map<string, string>();
+  const hashById = new Map<string, string>();
+  // Bumped by every change: a read that started before a change must not be cached after it.
+  let epoch = 0;
+  const feed = options.changeFeed
+    ? listenForChanges(
+        options.changeFeed.databaseUrl,
+        (change) => {
+          epoch++;
+          if (change.kind === "all") {
+            deviceCache.clear();
+            hashById.clear();
+            channelCache.clear();
+          } else if (change.kind === "device") {
+            const hash = hashById.get(change.id);
+            if (hash) deviceCache.delete(hash);
+          } else {
+            channelCache.delete(change.id);
+          }
+        },
+        options.changeFeed.log,
+      )
+    : null;
+  const feedCacheMs = options.feedCacheMs ?? 300_000;
+  const ttl = () => (feed?.connected ? feedCacheMs : cacheMs);
 
   async function deviceBySecret(secret: string): Promise<CachedDevice | null> {
     const hash = hashSecret(secret);
     const hit = deviceCache.get(hash);
-    if (hit && now() - hit.at < cacheMs) return hit;
+    if (hit && now() - hit.at < ttl()) return hit;
+    const readEpoch = epoch;
     const [row] = await db
       .select({ id: devices.id, orgId: devices.orgId, channelId: devices.channelId, pinnedReference: devices.pinnedReference, sequence: devices.sequence, revokedAt: devices.revokedAt })
       .from(devices)
@@ -78,15 +109,21 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
       deviceCache.delete(hash);
       return null;
     }
-    if (deviceCache.size >= 100_000) deviceCache.clear();
     const device: CachedDevice = { id: row.id, orgId: row.orgId, channelId: row.channelId, pinnedReference: row.pinnedReference, sequence: Number(row.sequence), revoked: row.revokedAt !== null, at: now() };
-    deviceCache.set(hash, device);
+    if (readEpoch === epoch) {
+      if (deviceCache.size >= 200_000) {
+        deviceCache.clear();
+        hashById.clear();
+      }
+      deviceCache.set(hash, device);
+      hashById.set(device.id, hash);
+    }
     return device;
   }
 
   function channelState(id: string): Promise<ChannelState | undefined> {
     const hit = channelCache.get(id);
-    if (hit && now() - hit.at < cacheMs) return hit.state;
+    if (hit && now() - hit.at < ttl()) return hit.state;
     // One read however many devices of the channel ask at once.
     const state = loadChannelStates(db, [id]).then((states) => states.get(id));
     state.catch(() => channelCache.delete(id));
@@ -201,6 +238,7 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
     flush,
     async close() {
       clearInterval(flushTimer);
+      await feed?.close();
       await flush();
     },
   };

@@ -636,3 +636,26 @@ describe("bad requests", () => {
     expect((await poll(a, from("203.0.113.3"), limited)).status).toBe(200);
   });
 });
+
+describe("the change feed", () => {
+  it("holds rows for minutes, yet a revocation, a pin and an approval in the portal reach the device at once", async () => {
+    // A real clock here: the feed is PostgreSQL's LISTEN/NOTIFY, delivered when the verb's transaction commits.
+    const at = await serve({ now: Date.now, cacheMs: 600_000, feedCacheMs: 600_000, changeFeed: { databaseUrl: inject("databaseUrl") } });
+    const { actor, flavour, stable, token } = await customerWithFlavour();
+    const device = await register(token, "kiosk-feed", at);
+    const other = await register(token, "kiosk-feed-2", at);
+    // Both rows and the channel's state are cached now.
+    expect((await poll(device, {}, at)).json.target).toBeNull();
+    expect((await poll(other, {}, at)).status).toBe(200);
+
+    const first = await release(actor, flavour, stable.id, "1.0.0");
+    await expect.poll(async () => (await poll(device, {}, at)).json.target?.releaseId, { timeout: 3000, interval: 50 }).toBe(first.id);
+
+    const reference = `127.0.0.1:5000/${actor.org.slug}/${flavour.name}:pinned`;
+    await updateDevice(db, actor, device.deviceId, { pinnedReference: reference });
+    await expect.poll(async () => (await poll(device, {}, at)).json.target?.image, { timeout: 3000, interval: 50 }).toBe(reference);
+
+    await revokeDevice(db, actor, other.deviceId);
+    await expect.poll(async () => (await poll(other, {}, at)).status, { timeout: 3000, interval: 50 }).toBe(401);
+  });
+});

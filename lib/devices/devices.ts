@@ -11,6 +11,7 @@ import { parseInput } from "../validation";
 import { recordAudit } from "../audit/audit";
 import { getChannelRow, nextSequence } from "../channels/channels";
 import { parseImageReference } from "./image-reference";
+import { notifyDeviceChange } from "./change-feed";
 
 export const DEVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._ -]*$/;
 export const deviceName = z.string().trim().min(1, "name is required").max(100, "name is at most 100 characters").regex(DEVICE_NAME, "name may hold letters, digits, space, dot, dash and underscore");
@@ -128,7 +129,10 @@ export async function updateDevice(db: DbOrTx, actor: Actor, id: string, input: 
         await recordAudit(tx, actor, { orgId: before.orgId, action: "device.move", subject: id, channelId, before: { channel: from.name }, after: { channel: target.name }, detail: { device: before.name } });
       }
     }
-    if (Object.keys(set).length > 0) await tx.update(devices).set(set as never).where(eq(devices.id, id));
+    if (Object.keys(set).length > 0) {
+      await tx.update(devices).set(set as never).where(eq(devices.id, id));
+      await notifyDeviceChange(tx, id);
+    }
     return getDevice(tx, actor, id);
   });
 }
@@ -138,6 +142,7 @@ export async function revokeDevice(db: DbOrTx, actor: Actor, id: string) {
     const before = await getDeviceRow(tx, actor, id, { forUpdate: true });
     if (before.revokedAt) throw new ConflictError("The device is revoked already.");
     await tx.update(devices).set({ revokedAt: new Date() }).where(eq(devices.id, id));
+    await notifyDeviceChange(tx, id);
     await recordAudit(tx, actor, { orgId: before.orgId, action: "device.revoke", subject: id, channelId: before.channelId, before: { revoked: false }, after: { revoked: true }, detail: { device: before.name } });
     return getDevice(tx, actor, id);
   });

@@ -7,6 +7,7 @@ import { channels, deviceReports, devices, releases, UPGRADE_RESULTS } from "../
 import { parseInput } from "../validation";
 import { recordAudit } from "../audit/audit";
 import { failureShare, nextSequence } from "../channels/channels";
+import { notifyChannelChange } from "./change-feed";
 
 export const StatusInput = z
   .object({
@@ -56,6 +57,7 @@ export async function reportStatus(db: Db, device: ReportingDevice, input: unkno
     if (reported < channel.failureMinReports || failed * 100 <= channel.failureThresholdPercent * reported) return { halted: null };
     const reason = `${failed} of ${reported} devices reported a failed upgrade to ${release.version} (${Math.round((failed * 100) / reported)} %, above the channel's ${channel.failureThresholdPercent} % with at least ${channel.failureMinReports} reports); the rollout stopped until an admin resumes it.`;
     await tx.update(channels).set({ haltedAt: now, haltReason: reason, sequence: nextSequence }).where(eq(channels.id, channel.id));
+    await notifyChannelChange(tx, channel.id);
     await recordAudit(tx, null, { orgId: device.orgId, action: "channel.halt", subject: release.id, channelId: channel.id, before: { halted: null }, after: { halted: reason }, detail: { reported, failed } });
     return { halted: reason };
   });

@@ -12,6 +12,7 @@ import { parseInput } from "../validation";
 import { recordAudit } from "../audit/audit";
 import { getChannelRow, nextSequence } from "../channels/channels";
 import { releaseDiff } from "./diff";
+import { notifyChannelChange } from "../devices/change-feed";
 
 const uuid = z.uuid();
 
@@ -167,6 +168,7 @@ export async function approveRelease(db: DbOrTx, actor: Actor, id: string, input
       .update(channels)
       .set({ releaseId: id, previousReleaseId: channel.releaseId, rolloutPercent, haltedAt: null, haltReason: null, reportsCountedFrom: now, sequence: nextSequence })
       .where(eq(channels.id, channel.id));
+    await notifyChannelChange(tx, channel.id);
     await recordAudit(tx, actor, {
       orgId: release.orgId,
       action: "release.approve",
