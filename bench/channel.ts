@@ -493,7 +493,7 @@ async function main(teardown: Teardown): Promise<void> {
   const cacheMs = process.env.STRATA_DEVICE_CACHE_MS || "2000";
   const portalSettings =
     `portal: one web process, NODE_ENV=production, TRUST_PROXY=1 (each device its own X-Forwarded-For 10.x.y.z, as behind a load balancer); ` +
-    `rate limits ${thousands(limits.perDevice.perMinute)}/min per device, ${thousands(limits.perAddress.perMinute)}/min per address; device cache ${cacheMs} ms` +
+    `rate limits ${thousands(limits.perDevice.perMinute)}/min per device, ${thousands(limits.perAddress.perMinute)}/min per address; device rows and channel states cached until a change notification (${cacheMs} ms while the feed is down)` +
     (overrides.length ? ` (environment: ${overrides.join(", ")})` : " (all defaults)");
 
   const { databaseUrl } = await startDatabase({ runDir }, teardown);
