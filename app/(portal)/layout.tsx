@@ -24,12 +24,15 @@ export default async function PortalLayout({ children }: { children: React.React
             <Logo />
             <PortalNav links={links} />
           </div>
-          <div className="flex items-center gap-3 text-sm">
-            <span className="text-slate-600" data-testid="whoami">
-              {actor.user.email} · {actor.org.name}
+          <div className="flex min-w-0 items-center gap-3 text-sm">
+            {/* The organisation wraps under the e-mail rather than pushing the nav onto two lines. */}
+            <span className="min-w-0 text-right text-slate-600" data-testid="whoami">
+              {actor.user.email} <span className="whitespace-nowrap">· {actor.org.name}</span>
               {isAdmin(actor) && <span className="ml-2 rounded bg-amber-100 px-1.5 py-0.5 text-xs font-medium text-amber-800">admin</span>}
             </span>
-            <SignOutButton />
+            <span className="shrink-0">
+              <SignOutButton />
+            </span>
           </div>
         </div>
       </header>

@@ -83,7 +83,8 @@ export async function listChannels(db: DbOrTx, actor: Actor, flavourId: string) 
     .from(channels)
     .leftJoin(releases, eq(releases.id, channels.releaseId))
     .where(eq(channels.flavourId, flavour.id))
-    .orderBy(asc(channels.createdAt), asc(channels.name));
+    // stable and beta first (they are made together), then the flavour's own channels in the order they were added.
+    .orderBy(sql`case ${channels.name} when 'stable' then 0 when 'beta' then 1 else 2 end`, asc(channels.createdAt), asc(channels.name));
   return { flavour: { id: flavour.id, name: flavour.name }, channels: rows };
 }
 

@@ -2,13 +2,18 @@ import Link from "next/link";
 import { getDb } from "@/lib/db";
 import { requirePageActor } from "@/lib/auth/current";
 import { getOrg } from "@/lib/orgs/queries";
+import { deviceCounts } from "@/lib/devices/devices";
+import { countPending } from "@/lib/releases/releases";
+import { isAdmin } from "@/lib/auth/roles";
 import { Card, PageHeader } from "@/components/ui/card";
+import { Stat } from "@/components/ui/stat";
 
 export const metadata = { title: "Dashboard" };
 
 export default async function DashboardPage() {
   const actor = await requirePageActor();
-  const org = await getOrg(getDb(), actor, actor.org.id);
+  const db = getDb();
+  const [org, fleet, pending] = await Promise.all([getOrg(db, actor, actor.org.id), deviceCounts(db, actor), countPending(db, actor)]);
   return (
     <>
       <PageHeader title={`Welcome, ${actor.user.name}`} description={`Organisation ${org.name} (${org.slug})`} />
@@ -24,6 +29,8 @@ export default async function DashboardPage() {
             </li>
             <li>Add package layers: Debian packages, users, overlay files.</li>
             <li>Press Build; the OS image lands in the registry.</li>
+            <li>Ask to release a succeeded build onto a channel from its page; an admin approves it.</li>
+            <li>Make a registration token on the channel&apos;s page and run the agent on your devices.</li>
             <li>
               Automate with the REST API: create a token under{" "}
               <Link href="/settings/tokens" className="text-brand-600 hover:underline">
@@ -32,6 +39,17 @@ export default async function DashboardPage() {
               .
             </li>
           </ol>
+        </Card>
+        <Card title={isAdmin(actor) ? "Fleet (every organisation)" : "Fleet"}>
+          <dl className="grid grid-cols-3 gap-4 text-sm">
+            <Stat label="Devices">
+              <Link href="/devices" className="text-brand-600 hover:underline">
+                {fleet.total}
+              </Link>
+            </Stat>
+            <Stat label="Last upgrade failed">{fleet.failed}</Stat>
+            <Stat label="Releases awaiting approval">{isAdmin(actor) ? <Link href="/admin/releases" className="text-brand-600 hover:underline">{pending}</Link> : pending}</Stat>
+          </dl>
         </Card>
         <Card title="Members">
           <ul className="divide-y divide-slate-100 text-sm">
