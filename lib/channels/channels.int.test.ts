@@ -5,7 +5,7 @@ import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { and, asc, count, eq } from "drizzle-orm";
-import { closeTestDb, makeActor, testDb } from "../testing/fixtures";
+import { closeTestDb, makeActor, removeTestOrgs, testDb } from "../testing/fixtures";
 import { getPool } from "../db";
 import { auditLog, builds, channels, devices, registrationTokens, releases, type BuildStatus } from "../db/schema";
 import type { Actor } from "../auth/actor";
@@ -45,6 +45,8 @@ resetSigningKey();
 
 const db = testDb();
 afterAll(async () => {
+  // The builds here are stand-ins without images: the repository backfill must not find them later in the run.
+  await removeTestOrgs(db);
   await closeTestDb();
   await getPool().end();
 });

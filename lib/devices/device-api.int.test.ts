@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { and, asc, count, eq } from "drizzle-orm";
-import { closeTestDb, makeActor, testDb } from "../testing/fixtures";
+import { closeTestDb, makeActor, removeTestOrgs, testDb } from "../testing/fixtures";
 import { auditLog, builds, channels, deviceReports, devices, registrationTokens } from "../db/schema";
 import type { Actor } from "../auth/actor";
 import { ensureBundledBaseManifests, listBaseManifests } from "../base-manifests/base-manifests";
@@ -72,6 +72,8 @@ afterAll(async () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
+  // The builds here are stand-ins without images: the repository backfill must not find them later in the run.
+  await removeTestOrgs(db);
   await closeTestDb();
 });
 

@@ -68,9 +68,11 @@ export const releases = pgTable(
     channelId: uuid("channel_id")
       .notNull()
       .references(() => channels.id, { onDelete: "cascade" }),
+    // No action, not restrict: a released build cannot be deleted alone, but deleting its flavour or organisation
+    // (which deletes the release in the same statement) can.
     buildId: uuid("build_id")
       .notNull()
-      .references(() => builds.id, { onDelete: "restrict" }),
+      .references(() => builds.id, { onDelete: "no action" }),
     version: text("version").notNull(),
     notes: text("notes").notNull().default(""),
     status: text("status", { enum: RELEASE_STATUSES }).notNull().default("pending"),

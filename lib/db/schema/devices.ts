@@ -14,9 +14,10 @@ export const devices = pgTable(
     orgId: uuid("org_id")
       .notNull()
       .references(() => orgs.id, { onDelete: "cascade" }),
+    // A channel with devices cannot be deleted (move them first); deleting the organisation deletes both.
     channelId: uuid("channel_id")
       .notNull()
-      .references(() => channels.id, { onDelete: "restrict" }),
+      .references(() => channels.id, { onDelete: "no action" }),
     name: text("name").notNull(),
     /** sha256 of the device secret (256-bit random, so a fast hash is enough). */
     secretHash: text("secret_hash").notNull().unique(),
