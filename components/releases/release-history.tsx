@@ -59,8 +59,8 @@ export function ReleaseHistory({ history, currentId, previousId }: { history: Hi
                 <ReleaseStatusBadge status={r.status} />
               </td>
               <td className="px-3 py-2.5">
-                <Link href={`/builds/${r.buildId}`} className="font-mono text-xs text-brand-600 hover:underline" aria-label={`Build ${r.buildVersion}`}>
-                  {r.buildVersion}
+                <Link href={`/builds/${r.build.id}`} className="font-mono text-xs text-brand-600 hover:underline" aria-label={`Build ${r.build.version}`}>
+                  {r.build.version}
                 </Link>
               </td>
               <td className="px-3 py-2.5 text-right whitespace-nowrap tabular-nums">{formatBytes(r.imageSize)}</td>

@@ -8,8 +8,9 @@ import { loadActor, type Actor } from "../auth/actor";
 import { authSecret, config } from "../config";
 import { requireRole } from "../auth/roles";
 import { authenticateToken } from "../auth/tokens";
-import { BadRequestError, DomainError, RateLimitedError, UnauthenticatedError } from "../errors";
+import { BadRequestError, UnauthenticatedError } from "../errors";
 import { parseInput } from "../validation";
+import { errorReply, INTERNAL_ERROR } from "./error-body";
 
 type RouteParams = Record<string, string | string[]>;
 
@@ -30,16 +31,10 @@ interface HandlerArgs<A, B> {
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 export function errorResponse(err: unknown): Response {
-  if (err instanceof DomainError) {
-    const headers: Record<string, string> = {};
-    if (err instanceof RateLimitedError) headers["retry-after"] = String(err.retryAfterSeconds);
-    if (err instanceof UnauthenticatedError) headers["www-authenticate"] = 'Bearer realm="strata"';
-    const body: { error: { code: string; message: string; details?: unknown } } = { error: { code: err.code, message: err.message } };
-    if (err.details !== undefined) body.error.details = err.details;
-    return Response.json(body, { status: err.status, headers });
-  }
-  console.error("[api] unexpected error:", err);
-  return Response.json({ error: { code: "internal", message: "Something went wrong on our side; it has been logged." } }, { status: 500 });
+  const reply = errorReply(err, "strata");
+  if (!reply) console.error("[api] unexpected error:", err);
+  const { status, headers, body } = reply ?? INTERNAL_ERROR;
+  return Response.json(body, { status, headers });
 }
 
 async function readJson(req: Request): Promise<unknown> {

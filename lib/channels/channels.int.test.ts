@@ -5,9 +5,9 @@ import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { and, asc, count, eq } from "drizzle-orm";
-import { closeTestDb, makeActor, removeTestOrgs, testDb } from "../testing/fixtures";
+import { closeTestDb, insertStandInBuild, makeActor, removeTestOrgs, testDb } from "../testing/fixtures";
 import { getPool } from "../db";
-import { auditLog, builds, channels, devices, registrationTokens, releases, type BuildStatus } from "../db/schema";
+import { auditLog, channels, devices, registrationTokens, releases, type BuildStatus } from "../db/schema";
 import type { Actor } from "../auth/actor";
 import { createToken } from "../auth/tokens";
 import { ensureBundledBaseManifests, listBaseManifests } from "../base-manifests/base-manifests";
@@ -90,32 +90,7 @@ async function customerWithFlavour() {
   return { actor, token, flavour, stable, beta };
 }
 
-let buildCounter = 0;
-/**
- * Stands in for a build the builder tests cover (lib/builder/*.int.test.ts): the row a finished build leaves, with
- * its image pushed to the registry. No builder or registry runs here.
- */
-async function insertBuild(actor: Actor, flavour: { id: string; name: string; latest: { id: string } }, status: BuildStatus = "succeeded") {
-  const version = `r1.${++buildCounter}`;
-  const [build] = await db
-    .insert(builds)
-    .values({
-      orgId: actor.org.id,
-      flavourId: flavour.id,
-      revisionId: flavour.latest.id,
-      revisionNumber: 1,
-      version,
-      status,
-      totalPackages: 0,
-      imageRef: status === "succeeded" ? `127.0.0.1:5000/${actor.org.slug}/${flavour.name}:${version}` : null,
-      imageDigest: status === "succeeded" ? randomDigest() : null,
-      imageSize: status === "succeeded" ? 400_000_000 + buildCounter : null,
-      error: status === "failed" ? "system/kernel exited with 2" : null,
-      finishedAt: new Date(),
-    })
-    .returning();
-  return build;
-}
+const insertBuild = (actor: Actor, flavour: { id: string; name: string; latest: { id: string } }, status: BuildStatus = "succeeded") => insertStandInBuild(db, actor, flavour, status);
 
 /** What a refusal must leave untouched, for one organisation. */
 async function rowsOf(orgId: string) {

@@ -4,7 +4,7 @@
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { DbOrTx } from "../db";
-import { builds, channels, devices, flavours, releases, type Channel } from "../db/schema";
+import { channels, devices, flavours, releases, type Channel } from "../db/schema";
 import type { Actor } from "../auth/actor";
 import { orgScope, requireAdmin } from "../auth/roles";
 import { BadRequestError, ConflictError, NotFoundError, ValidationError } from "../errors";
@@ -12,6 +12,7 @@ import { NAME_PATTERN } from "../manifest/schema";
 import { parseInput } from "../validation";
 import { getFlavourRow } from "../flavours/flavours";
 import { recordAudit } from "../audit/audit";
+import { selectReleases } from "../releases/queries";
 import { notifyChannelChange } from "../devices/change-feed";
 
 export const nextSequence = sql`nextval('channel_document_sequence')`;
@@ -46,22 +47,6 @@ export async function getChannelRow(db: DbOrTx, actor: Actor, id: string, opts: 
   return row;
 }
 
-const releaseColumns = {
-  id: releases.id,
-  channelId: releases.channelId,
-  buildId: releases.buildId,
-  buildVersion: builds.version,
-  version: releases.version,
-  notes: releases.notes,
-  status: releases.status,
-  imageRef: releases.imageRef,
-  imageDigest: releases.imageDigest,
-  imageSize: releases.imageSize,
-  rolloutPercent: releases.rolloutPercent,
-  requestedAt: releases.requestedAt,
-  decidedAt: releases.decidedAt,
-  decisionReason: releases.decisionReason,
-};
 
 export async function listChannels(db: DbOrTx, actor: Actor, flavourId: string) {
   const flavour = await getFlavourRow(db, actor, flavourId);
@@ -108,7 +93,7 @@ export async function getChannel(db: DbOrTx, actor: Actor, id: string) {
   const channel = await getChannelRow(db, actor, id);
   const [[flavour], history, byVersion, byResult] = await Promise.all([
     db.select({ id: flavours.id, name: flavours.name }).from(flavours).where(eq(flavours.id, channel.flavourId)),
-    db.select(releaseColumns).from(releases).innerJoin(builds, eq(builds.id, releases.buildId)).where(eq(releases.channelId, id)).orderBy(desc(releases.requestedAt)),
+    selectReleases(db).where(eq(releases.channelId, id)).orderBy(desc(releases.requestedAt)),
     db
       .select({ version: devices.currentVersion, count: sql<number>`count(*)::int` })
       .from(devices)

@@ -16,6 +16,7 @@ import { hashSecret } from "./registration-tokens";
 import { DEVICE_SECRET_PREFIX, registerDevice } from "./register";
 import { reportStatus } from "./report-status";
 import { deviceRateLimits, RateLimiter, type RateLimit } from "./rate-limit";
+import { errorReply, INTERNAL_ERROR } from "../api/error-body";
 import { listenForChanges } from "./change-feed";
 
 export const DEVICE_API_PREFIX = "/api/device/v1/";
@@ -376,15 +377,10 @@ function sendError(res: ServerResponse, err: unknown) {
     res.destroy();
     return;
   }
-  if (err instanceof DomainError) {
-    const headers: Record<string, string> = {};
-    if (err instanceof RateLimitedError) headers["retry-after"] = String(err.retryAfterSeconds);
-    if (err instanceof UnauthenticatedError) headers["www-authenticate"] = 'Bearer realm="strata-device"';
-    if (err instanceof MethodNotAllowed) headers.allow = err.allowed.join(", ");
-    const body: { error: { code: string; message: string; details?: unknown } } = { error: { code: err.code, message: err.message } };
-    if (err.details !== undefined) body.error.details = err.details;
-    return sendJson(res, err.status, body, headers);
-  }
-  console.error("[device-api] unexpected error:", err);
-  sendJson(res, 500, { error: { code: "internal", message: "Something went wrong on our side; it has been logged." } });
+  const reply = errorReply(err, "strata-device");
+  if (!reply) console.error("[device-api] unexpected error:", err);
+  const { status, body } = reply ?? INTERNAL_ERROR;
+  const headers = { ...(reply ?? INTERNAL_ERROR).headers };
+  if (err instanceof MethodNotAllowed) headers.allow = err.allowed.join(", ");
+  sendJson(res, status, body, headers);
 }

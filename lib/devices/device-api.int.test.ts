@@ -11,8 +11,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { and, asc, count, eq } from "drizzle-orm";
-import { closeTestDb, makeActor, removeTestOrgs, testDb } from "../testing/fixtures";
-import { auditLog, builds, channels, deviceReports, devices, registrationTokens } from "../db/schema";
+import { closeTestDb, insertStandInBuild, makeActor, removeTestOrgs, testDb } from "../testing/fixtures";
+import { auditLog, channels, deviceReports, devices, registrationTokens } from "../db/schema";
 import type { Actor } from "../auth/actor";
 import { ensureBundledBaseManifests, listBaseManifests } from "../base-manifests/base-manifests";
 import { createFlavour } from "../flavours/flavours";
@@ -128,29 +128,9 @@ async function customerWithFlavour() {
   return { actor, flavour, stable, beta, token };
 }
 
-let buildCounter = 0;
-/**
- * Requests and approves a release of a new build. The build row stands in for a build the builder tests cover
- * (lib/builder/*.int.test.ts): what a finished build leaves, its image pushed; no builder or registry runs here.
- */
+/** Requests and approves a release of a new stand-in build. */
 async function release(actor: Actor, flavour: { id: string; name: string; latest: { id: string } }, channelId: string, version: string, opts: { rolloutPercent?: number; approve?: boolean } = {}) {
-  const tag = `r1.${++buildCounter}`;
-  const [build] = await db
-    .insert(builds)
-    .values({
-      orgId: actor.org.id,
-      flavourId: flavour.id,
-      revisionId: flavour.latest.id,
-      revisionNumber: 1,
-      version: tag,
-      status: "succeeded",
-      totalPackages: 0,
-      imageRef: `127.0.0.1:5000/${actor.org.slug}/${flavour.name}:${tag}`,
-      imageDigest: randomDigest(),
-      imageSize: 500_000_000 + buildCounter,
-      finishedAt: new Date(),
-    })
-    .returning();
+  const build = await insertStandInBuild(db, actor, flavour);
   const requested = await requestRelease(db, actor, channelId, { buildId: build.id, version, notes: `Release ${version}.` });
   if (opts.approve !== false) await approveRelease(db, admin, requested.id, { rolloutPercent: opts.rolloutPercent ?? 100 });
   return { ...requested, build };

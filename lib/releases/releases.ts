@@ -4,7 +4,7 @@ import { and, asc, desc, eq, ne, sql } from "drizzle-orm";
 import semver from "semver";
 import { z } from "zod";
 import type { DbOrTx } from "../db";
-import { builds, channels, flavours, orgs, releases, repositoryRevisions, users, type Release } from "../db/schema";
+import { builds, channels, releases, repositoryRevisions, type Release } from "../db/schema";
 import type { Actor } from "../auth/actor";
 import { isAdmin, orgScope, requireAdmin } from "../auth/roles";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
@@ -12,6 +12,7 @@ import { parseInput } from "../validation";
 import { recordAudit } from "../audit/audit";
 import { getChannelRow, nextSequence } from "../channels/channels";
 import { releaseDiff } from "./diff";
+import { selectReleases } from "./queries";
 import { notifyChannelChange } from "../devices/change-feed";
 
 const uuid = z.uuid();
@@ -81,38 +82,13 @@ export async function requestRelease(db: DbOrTx, actor: Actor, channelId: string
   });
 }
 
-const listColumns = {
-  id: releases.id,
-  version: releases.version,
-  notes: releases.notes,
-  status: releases.status,
-  imageRef: releases.imageRef,
-  imageDigest: releases.imageDigest,
-  imageSize: releases.imageSize,
-  rolloutPercent: releases.rolloutPercent,
-  requestedAt: releases.requestedAt,
-  requestedBy: users.email,
-  decidedAt: releases.decidedAt,
-  decisionReason: releases.decisionReason,
-  channel: { id: channels.id, name: channels.name },
-  flavour: { id: flavours.id, name: flavours.name },
-  org: { id: orgs.id, name: orgs.name },
-  build: { id: builds.id, version: builds.version },
-};
 
 /** Release requests: the admin's queue spans every organisation; pending ones oldest first, others newest first. */
 export async function listReleases(db: DbOrTx, actor: Actor, input: unknown = {}) {
   const { status, channelId, limit } = parseInput(ListReleasesInput, input);
   const statusFilter = status === "decided" ? ne(releases.status, "pending") : status ? eq(releases.status, status) : undefined;
   const order = status === "pending" ? [asc(releases.requestedAt)] : status === "decided" ? [desc(releases.decidedAt), desc(releases.requestedAt)] : [desc(releases.requestedAt)];
-  return db
-    .select(listColumns)
-    .from(releases)
-    .innerJoin(channels, eq(channels.id, releases.channelId))
-    .innerJoin(flavours, eq(flavours.id, channels.flavourId))
-    .innerJoin(orgs, eq(orgs.id, releases.orgId))
-    .innerJoin(builds, eq(builds.id, releases.buildId))
-    .leftJoin(users, eq(users.id, releases.requestedBy))
+  return selectReleases(db)
     .where(and(orgScope(actor, releases.orgId), statusFilter, channelId ? eq(releases.channelId, channelId) : undefined))
     .orderBy(...order)
     .limit(limit);
@@ -129,15 +105,7 @@ async function getReleaseRow(db: DbOrTx, actor: Actor, id: string, opts: { forUp
 /** One release with what it changes against the channel's current release. */
 export async function getRelease(db: DbOrTx, actor: Actor, id: string) {
   await getReleaseRow(db, actor, id);
-  const [release] = await db
-    .select(listColumns)
-    .from(releases)
-    .innerJoin(channels, eq(channels.id, releases.channelId))
-    .innerJoin(flavours, eq(flavours.id, channels.flavourId))
-    .innerJoin(orgs, eq(orgs.id, releases.orgId))
-    .innerJoin(builds, eq(builds.id, releases.buildId))
-    .leftJoin(users, eq(users.id, releases.requestedBy))
-    .where(eq(releases.id, id));
+  const [release] = await selectReleases(db).where(eq(releases.id, id));
   const [channel] = await db.select({ releaseId: channels.releaseId }).from(channels).where(eq(channels.id, release.channel.id));
   const [current] = channel.releaseId
     ? await db.select({ id: releases.id, version: releases.version, buildId: releases.buildId }).from(releases).where(eq(releases.id, channel.releaseId))

@@ -3,7 +3,7 @@ import crypto from "node:crypto";
 import { eq, inArray } from "drizzle-orm";
 import { inject } from "vitest";
 import { createDb, type Db } from "../db";
-import { orgs, users } from "../db/schema";
+import { builds, orgs, users, type BuildStatus } from "../db/schema";
 import { loadActor, type Actor } from "../auth/actor";
 import { signUp } from "../auth/sign-up";
 
@@ -26,6 +26,34 @@ export const uniqueEmail = (tag = "user") => `${tag}-${crypto.randomUUID().slice
 export const STRONG_PASSWORD = "Granite-Falcon-42!";
 
 const madeOrgs: string[] = [];
+
+let standInBuilds = 0;
+/**
+ * Stands in for a build the builder tests cover (lib/builder/*.int.test.ts): the row a finished build leaves, with
+ * its image pushed to the registry (a succeeded one). No builder or registry runs; the image does not exist.
+ */
+export async function insertStandInBuild(db: Db, actor: Actor, flavour: { id: string; name: string; latest: { id: string } }, status: BuildStatus = "succeeded") {
+  const version = `r1.${++standInBuilds}`;
+  const succeeded = status === "succeeded";
+  const [build] = await db
+    .insert(builds)
+    .values({
+      orgId: actor.org.id,
+      flavourId: flavour.id,
+      revisionId: flavour.latest.id,
+      revisionNumber: 1,
+      version,
+      status,
+      totalPackages: 0,
+      imageRef: succeeded ? `127.0.0.1:5000/${actor.org.slug}/${flavour.name}:${version}` : null,
+      imageDigest: succeeded ? `sha256:${crypto.randomBytes(32).toString("hex")}` : null,
+      imageSize: succeeded ? 400_000_000 + standInBuilds : null,
+      error: status === "failed" ? "system/kernel exited with 2" : null,
+      finishedAt: new Date(),
+    })
+    .returning();
+  return build;
+}
 
 /**
  * Deletes the organisations this test file made with makeActor, and everything of theirs. For files that insert

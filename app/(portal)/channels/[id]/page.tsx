@@ -40,8 +40,8 @@ function ReleaseSummary({ release, label }: { release: NonNullable<Loaded["relea
           {release.version}
         </Stat>
         <Stat label="Build">
-          <Link href={`/builds/${release.buildId}`} className="font-mono text-xs text-brand-600 hover:underline" aria-label={`Build ${release.buildVersion}`}>
-            {release.buildVersion}
+          <Link href={`/builds/${release.build.id}`} className="font-mono text-xs text-brand-600 hover:underline" aria-label={`Build ${release.build.version}`}>
+            {release.build.version}
           </Link>
         </Stat>
         <Stat label="Image size" className="tabular-nums">

@@ -1,0 +1,35 @@
+// Release rows as every page and API shows them: with their channel, flavour, organisation, build and requester.
+import { eq } from "drizzle-orm";
+import type { DbOrTx } from "../db";
+import { builds, channels, flavours, orgs, releases, users } from "../db/schema";
+
+export const releaseColumns = {
+  id: releases.id,
+  version: releases.version,
+  notes: releases.notes,
+  status: releases.status,
+  imageRef: releases.imageRef,
+  imageDigest: releases.imageDigest,
+  imageSize: releases.imageSize,
+  rolloutPercent: releases.rolloutPercent,
+  requestedAt: releases.requestedAt,
+  requestedBy: users.email,
+  decidedAt: releases.decidedAt,
+  decisionReason: releases.decisionReason,
+  channel: { id: channels.id, name: channels.name },
+  flavour: { id: flavours.id, name: flavours.name },
+  org: { id: orgs.id, name: orgs.name },
+  build: { id: builds.id, version: builds.version },
+};
+
+/** The joined query; callers add the filter (org scope included), order and limit. */
+export function selectReleases(db: DbOrTx) {
+  return db
+    .select(releaseColumns)
+    .from(releases)
+    .innerJoin(channels, eq(channels.id, releases.channelId))
+    .innerJoin(flavours, eq(flavours.id, channels.flavourId))
+    .innerJoin(orgs, eq(orgs.id, releases.orgId))
+    .innerJoin(builds, eq(builds.id, releases.buildId))
+    .leftJoin(users, eq(users.id, releases.requestedBy));
+}
