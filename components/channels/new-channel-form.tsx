@@ -6,7 +6,7 @@ import { api } from "../ui/api";
 import { Alert } from "../ui/alert";
 import { Button } from "../ui/button";
 import { Field } from "../ui/field";
-import { FormProblem } from "./form-problem";
+import { FormProblem } from "@/components/ui/form-problem";
 import { useHydrated } from "../ui/use-hydrated";
 import { useMutation } from "@/components/ui/use-mutation";
 

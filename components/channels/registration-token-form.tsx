@@ -7,7 +7,7 @@ import { Button } from "../ui/button";
 import { Field } from "../ui/field";
 import { ProblemAlert } from "../ui/problem";
 import { CopyButton } from "../builds/copy-button";
-import { FormProblem } from "./form-problem";
+import { FormProblem } from "@/components/ui/form-problem";
 import { useHydrated } from "../ui/use-hydrated";
 import { optionalNumber, useMutation } from "@/components/ui/use-mutation";
 

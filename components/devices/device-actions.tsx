@@ -8,9 +8,9 @@ import { Alert } from "../ui/alert";
 import { Button } from "../ui/button";
 import { Field } from "../ui/field";
 import { SelectField } from "../ui/controls";
-import { ProblemAlert } from "../ui/problem";
 import { useHydrated } from "../ui/use-hydrated";
 import { useMutation } from "@/components/ui/use-mutation";
+import { FormProblem } from "@/components/ui/form-problem";
 
 export interface ChannelChoice {
   id: string;
@@ -99,7 +99,7 @@ export function DeviceActions({ id, name, pinnedReference, channels }: { id: str
               Revoke
             </Button>
           )}
-          {error != null && <ProblemAlert error={error} />}
+          <FormProblem error={error} fields={["pinnedReference", "channelId"]} title="That did not go through." />
           {done && <Alert tone="success">{done}</Alert>}
         </div>
       )}

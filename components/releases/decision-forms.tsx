@@ -7,9 +7,9 @@ import { Alert } from "../ui/alert";
 import { Button } from "../ui/button";
 import { Field } from "../ui/field";
 import { TextareaField } from "../ui/controls";
-import { ProblemAlert } from "../ui/problem";
 import { useHydrated } from "../ui/use-hydrated";
 import { useMutation } from "@/components/ui/use-mutation";
+import { FormProblem } from "@/components/ui/form-problem";
 
 export function ReleaseDecisionForms({ releaseId, version }: { releaseId: string; version: string }) {
   const { run, pending, error, done, fieldError } = useMutation();
@@ -54,7 +54,7 @@ export function ReleaseDecisionForms({ releaseId, version }: { releaseId: string
           </Button>
         </form>
       </div>
-      {error != null && <ProblemAlert error={error} />}
+      <FormProblem error={error} fields={["rolloutPercent", "reason"]} title="That did not go through." />
       {done && <Alert tone="success">{done}</Alert>}
     </div>
   );

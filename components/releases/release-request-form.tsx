@@ -9,7 +9,7 @@ import { Button } from "../ui/button";
 import { Field } from "../ui/field";
 import { SelectField, TextareaField } from "../ui/controls";
 import { useHydrated } from "../ui/use-hydrated";
-import { FormProblem } from "../channels/form-problem";
+import { FormProblem } from "@/components/ui/form-problem";
 import { useMutation } from "@/components/ui/use-mutation";
 
 export interface ReleaseChannelChoice {

@@ -1,7 +1,7 @@
 // A failed form request: when the server's issues all belong to fields the form marks itself, a short alert points
 // there (the sentence is not said twice); otherwise the full ProblemAlert.
-import { Alert } from "../ui/alert";
-import { ProblemAlert, issuesOf } from "../ui/problem";
+import { Alert } from "./alert";
+import { ProblemAlert, issuesOf } from "./problem";
 
 export function FormProblem({ error, fields, title }: { error: unknown; fields: string[]; title: string }) {
   if (error == null) return null;
