@@ -7,7 +7,7 @@ import type { DbOrTx } from "../db";
 import { channels, devices, flavours, releases, type Channel } from "../db/schema";
 import type { Actor } from "../auth/actor";
 import { orgScope, requireAdmin } from "../auth/roles";
-import { BadRequestError, ConflictError, NotFoundError, ValidationError } from "../errors";
+import { ConflictError, NotFoundError, ValidationError } from "../errors";
 import { NAME_PATTERN } from "../manifest/schema";
 import { parseInput } from "../validation";
 import { getFlavourRow } from "../flavours/flavours";
@@ -224,10 +224,6 @@ export async function rollbackChannel(db: DbOrTx, actor: Actor, id: string, inpu
     });
     return after;
   });
-}
-
-export function assertChannelOfFlavour(channel: Channel, flavourId: string): void {
-  if (channel.flavourId !== flavourId) throw new BadRequestError("That channel belongs to another flavour.");
 }
 
 /** Every channel the actor can see (admins: all), with its flavour: the choices of "move device" and release forms. */
