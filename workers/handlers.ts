@@ -12,6 +12,8 @@ import { buildLimits, engineMachine } from "@/lib/builder/limits";
 import { compressionFromEnv } from "@/lib/builder/extract";
 import { RegistryClient } from "@/lib/registry/client";
 import { backfillRepositories } from "@/lib/repository/backfill";
+import { reapStaleDiskImages, runDiskImage } from "@/lib/disk-images/make";
+import type { DiskImageJob } from "@/lib/disk-images/disk-images";
 
 export interface WorkerContext {
   boss: PgBoss;
@@ -67,6 +69,8 @@ export async function registerHandlers(ctx: WorkerContext): Promise<() => Promis
   const reap = async () => {
     const reaped = await reapStaleBuilds(db).catch(() => []);
     for (const id of reaped) log(`build ${id} lost its worker; marked failed`);
+    const reapedImages = await reapStaleDiskImages(db).catch(() => []);
+    for (const id of reapedImages) log(`disk image ${id} lost its worker; marked failed`);
   };
   await reap();
   const reaper = setInterval(reap, 20_000);
@@ -82,7 +86,18 @@ export async function registerHandlers(ctx: WorkerContext): Promise<() => Promis
       }),
     );
   }
-  // A queued build wakes the workers at once; the poll above is the fallback.
+  // Disk images: one at a time a worker, beside its builds (they share the engine, not a build slot).
+  workerIds.push(
+    await boss.work<DiskImageJob>(QUEUES.diskImage, { batchSize: 1, pollingIntervalSeconds: 1 }, async ([job]) => {
+      log(`disk image ${job.data.diskImageId}: started`);
+      await runDiskImage(
+        { db, docker: dockerFromEnv(), registry, publicRegistry: config.registryPublicUrl, dataDir: dataDir(), workerId, log: logger, shutdown: shutdown.signal },
+        job.data.diskImageId,
+      );
+      log(`disk image ${job.data.diskImageId}: done`);
+    }),
+  );
+  // A queued build or disk image wakes the workers at once; the poll above is the fallback.
   const stopListening = listenForQueuedBuilds(pool, () => workerIds.forEach((id) => boss.notifyWorker(id)), log);
 
   return async () => {

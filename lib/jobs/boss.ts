@@ -3,7 +3,7 @@ import PgBoss from "pg-boss";
 import { sql } from "drizzle-orm";
 import type { DbOrTx } from "../db";
 
-export const QUEUES = { build: "build" } as const;
+export const QUEUES = { build: "build", diskImage: "disk-image" } as const;
 
 export interface BuildJob {
   buildId: string;

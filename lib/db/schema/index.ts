@@ -8,3 +8,4 @@ export * from "./builds";
 export * from "./repositories";
 export * from "./channels";
 export * from "./devices";
+export * from "./disk-images";
