@@ -10,6 +10,8 @@ import { CreateChannelInput, PauseInput, RollbackInput, RolloutInput, UpdateChan
 import { ApproveInput, RejectInput, RequestReleaseInput } from "./releases/releases";
 import { CreateRegistrationTokenInput } from "./devices/registration-tokens";
 import { UpdateDeviceInput } from "./devices/devices";
+import { DiskImageInput } from "./disk-images/disk-images";
+import { DISK_FORMATS } from "./disk-images/layout";
 
 type Operation = {
   summary: string;
@@ -309,6 +311,138 @@ addPaths({
   "/audit": { get: { summary: "The audit log (admins: every organisation), newest first", tags: ["audit"], parameters: [query("channel", "a channel id"), query("before", "entry id to page from", { type: "integer" }), query("limit", "1–200", { type: "integer" })], responses: { 200: { description: "Entries and `next`" } } } },
 });
 
+const dateTime = { type: "string", format: "date-time" };
+const nullable = (schema: Record<string, unknown>) => ({ anyOf: [schema, { type: "null" }] });
+const sha256 = { type: "string", pattern: "^sha256:[0-9a-f]{64}$" };
+
+/** A disk image as the API returns it (the row; GET /disk-images/{id} adds `build` and `flavour`). */
+const DiskImageSchema = {
+  type: "object",
+  required: ["id", "orgId", "buildId", "status", "sizeBytes", "formats", "layout", "progress", "phaseDetail", "files", "artifactRef", "error", "createdAt", "startedAt", "finishedAt"],
+  properties: {
+    id: { type: "string", format: "uuid" },
+    orgId: { type: "string", format: "uuid" },
+    buildId: { type: "string", format: "uuid" },
+    status: { type: "string", enum: ["queued", "running", "succeeded", "failed"] },
+    sizeBytes: { type: "integer", description: "the whole disk" },
+    formats: { type: "array", items: { type: "string", enum: [...DISK_FORMATS] } },
+    layout: {
+      type: "object",
+      description: "the GPT partitions: ESP, BIOS boot, slots A and B, state",
+      properties: {
+        size: { type: "integer" },
+        partitions: {
+          type: "array",
+          items: {
+            type: "object",
+            properties: { number: { type: "integer" }, name: { type: "string" }, type: { type: "string", description: "GPT type GUID" }, offset: { type: "integer" }, size: { type: "integer" } },
+          },
+        },
+      },
+    },
+    progress: { type: "integer", minimum: 0, maximum: 100 },
+    phaseDetail: nullable({ type: "string", description: "what the job is doing now, one line" }),
+    files: {
+      type: "array",
+      description: "the made files (once succeeded), content-addressed",
+      items: {
+        type: "object",
+        required: ["format", "digest", "size", "mediaType"],
+        properties: { format: { type: "string", enum: [...DISK_FORMATS] }, digest: sha256, size: { type: "integer" }, mediaType: { type: "string" } },
+      },
+    },
+    artifactRef: nullable({ type: "string", description: "the OCI artifact holding the files: registry/org/flavour@sha256:…" }),
+    error: nullable({ type: "string" }),
+    requestedBy: nullable({ type: "string", format: "uuid" }),
+    createdAt: dateTime,
+    startedAt: nullable(dateTime),
+    finishedAt: nullable(dateTime),
+    build: {
+      type: "object",
+      description: "GET /disk-images/{id} only",
+      properties: { id: { type: "string", format: "uuid" }, version: { type: "string" }, imageRef: nullable({ type: "string" }), imageDigest: nullable(sha256) },
+    },
+    flavour: { type: "object", description: "GET /disk-images/{id} only", properties: { id: { type: "string", format: "uuid" }, name: { type: "string" } } },
+  },
+};
+
+const diskImageNotFound = err("No such disk image (or not yours)");
+
+addPaths({
+  "/builds/{id}/disk-images": {
+    get: {
+      summary: "The build's disk images, newest first",
+      tags: ["disk-images"],
+      parameters: [idParam("id", "build id")],
+      responses: { 200: { description: "`{ diskImages }`", ...json({ type: "object", required: ["diskImages"], properties: { diskImages: { type: "array", items: ref("DiskImage") } } }) }, 404: err("No such build (or not yours)") },
+    },
+    post: {
+      summary: "Make a bootable A/B disk image (raw and/or qcow2) of a succeeded build; a worker makes it. Asking again with the same size and formats returns the one already asked for",
+      tags: ["disk-images"],
+      parameters: [idParam("id", "build id")],
+      requestBody: json(input(DiskImageInput)),
+      responses: {
+        201: { description: "Queued", ...json(ref("DiskImage")) },
+        200: { description: "The same size and formats were asked for already (queued, running or made): that disk image", ...json(ref("DiskImage")) },
+        404: err("No such build (or not yours)"),
+        409: err("The build has not succeeded"),
+        422: err("Not a size, too small for the build's root filesystem (the message names the smallest), above the maximum, or an unknown format"),
+      },
+    },
+  },
+  "/disk-images/{id}": {
+    get: { summary: "One disk image: status, progress, files, layout, registry artifact", tags: ["disk-images"], parameters: [idParam()], responses: { 200: { description: "The disk image", ...json(ref("DiskImage")) }, 404: diskImageNotFound } },
+  },
+  "/disk-images/{id}/logs": {
+    get: {
+      summary: "The job's log lines after `after`, in order (poll with the last id you saw)",
+      tags: ["disk-images"],
+      parameters: [idParam(), query("after", "the last line id you saw (0: from the start)", { type: "integer", minimum: 0 }), query("limit", "1–5000 (1000)", { type: "integer", minimum: 1 })],
+      responses: {
+        200: {
+          description: "The disk image's status and the lines",
+          ...json({
+            type: "object",
+            required: ["status", "lines"],
+            properties: {
+              status: { type: "string", enum: ["queued", "running", "succeeded", "failed"] },
+              lines: { type: "array", items: { type: "object", required: ["id", "line", "at"], properties: { id: { type: "integer" }, line: { type: "string" }, at: dateTime } } },
+            },
+          }),
+        },
+        400: err("after or limit is not a whole number"),
+        404: diskImageNotFound,
+      },
+    },
+  },
+  "/disk-images/{id}/download/{format}": {
+    get: {
+      summary: "A made file, streamed: `raw` (<flavour>-<version>.img) or `qcow2`. `ETag` is its digest, `X-Checksum-Sha256` and `Digest` its sha256",
+      tags: ["disk-images"],
+      parameters: [
+        idParam(),
+        { name: "format", in: "path", required: true, schema: { type: "string", enum: [...DISK_FORMATS] } },
+        { name: "Range", in: "header", schema: { type: "string" }, description: "one byte range: bytes=a-b, bytes=a- or bytes=-n" },
+      ],
+      responses: {
+        200: { description: "The file", content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
+        206: { description: "The requested range, with `Content-Range`", content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } } },
+        304: { description: "Not modified (If-None-Match)" },
+        400: err("A malformed Range"),
+        404: err("No such disk image or format, or the file is gone"),
+        409: err("The disk image has not succeeded (yet)"),
+        416: err("Range outside the file, or more than one range; `Content-Range: bytes */<size>`"),
+      },
+    },
+    head: {
+      summary: "The headers of the download (length, ETag, sha256) without the bytes",
+      tags: ["disk-images"],
+      parameters: [idParam(), { name: "format", in: "path", required: true, schema: { type: "string", enum: [...DISK_FORMATS] } }],
+      responses: { 200: { description: "Headers only" }, 404: err("No such disk image or format"), 409: err("The disk image has not succeeded (yet)") },
+    },
+  },
+});
+
 export function openApiDocument(serverUrl: string) {
   return {
     openapi: "3.1.0",
@@ -326,6 +460,7 @@ export function openApiDocument(serverUrl: string) {
           required: ["error"],
           properties: { error: { type: "object", required: ["code", "message"], properties: { code: { type: "string" }, message: { type: "string" }, details: {} } } },
         },
+        DiskImage: DiskImageSchema,
       },
     },
     paths,

@@ -9,6 +9,7 @@ import { getFlavourRow } from "@/lib/flavours/flavours";
 import { listChannels } from "@/lib/channels/channels";
 import { BuildView } from "@/components/builds/build-view";
 import { BuildReleasePanel } from "@/components/releases/build-release-panel";
+import { BuildDiskImages } from "@/components/disk-images/build-disk-images";
 import type { BuildView as BuildJson } from "@/components/builds/format";
 
 async function loadBuild(actor: Actor, id: string) {
@@ -51,6 +52,7 @@ export default async function BuildPage({ params }: { params: Promise<{ id: stri
           channels={channels.map((c) => ({ id: c.id, name: c.name, releaseVersion: c.releaseVersion }))}
         />
       )}
+      {build.status !== "failed" && build.status !== "cancelled" && <BuildDiskImages actor={actor} build={build} flavourName={flavour.name} />}
     </>
   );
 }
