@@ -6,6 +6,7 @@
 #   /work/layout.sfdisk the partition table, for sfdisk
 #   DISK_BYTES, ESP_OFFSET ESP_BYTES, BIOS_OFFSET BIOS_BYTES, A_OFFSET A_BYTES, STATE_OFFSET STATE_BYTES  (bytes)
 #   FORMATS             "raw", "qcow2" or both; the raw image is always made, as the others' source
+#   IMAGE, IMAGE_DIGEST, VERSION   what slot A holds (recorded in slot-a.cfg for the device agent)
 # Writes /work/out/disk.raw (sparse) and /work/out/disk.qcow2 when asked.
 set -eu
 ROOTFS=/work/rootfs
@@ -72,6 +73,9 @@ cat > "$GRUB_TMP/slot-a.cfg" <<CFG
 set strata_linux=/boot/$kernel
 set strata_initrd=/boot/$initrd
 set strata_cmdline='$cmdline'
+set strata_image='${IMAGE:-}'
+set strata_digest='${IMAGE_DIGEST:-}'
+set strata_version='${VERSION:-}'
 CFG
 mcopy -i "$esp" "$GRUB_TMP/slot-a.cfg" ::/grub/slot-a.cfg
 grub-editenv "$GRUB_TMP/grubenv" create

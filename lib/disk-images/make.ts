@@ -111,7 +111,12 @@ export async function runDiskImage(deps: DiskImageDeps, id: string): Promise<voi
         Image: toolsId,
         Entrypoint: [],
         Cmd: ["/bin/sh", "/work/make-disk.sh"],
-        Env: Object.entries(scriptEnvironment(layout, formats)).map(([k, v]) => `${k}=${v}`),
+        Env: Object.entries({
+          ...scriptEnvironment(layout, formats),
+          IMAGE: `${imageName}@${build.imageDigest}`,
+          IMAGE_DIGEST: build.imageDigest,
+          VERSION: build.version.replace(/[^A-Za-z0-9._+-]/g, ""),
+        }).map(([k, v]) => `${k}=${v}`),
         WorkingDir: "/work",
         Tty: false,
         AttachStdout: true,
