@@ -2,12 +2,13 @@
 # Makes a Strata A/B disk image from an unpacked root filesystem, without privileges or loop devices:
 # every file system is written straight into the image file at its partition's offset.
 # Runs in the disk tools container; the worker computes the layout (lib/disk-images/layout.ts) and passes:
-#   /work/rootfs        the build's root filesystem (slot A)
+#   /work/rootfs        the build's root filesystem (slot A), read-only
 #   /work/layout.sfdisk the partition table, for sfdisk
 #   DISK_BYTES, ESP_OFFSET ESP_BYTES, BIOS_OFFSET BIOS_BYTES, A_OFFSET A_BYTES, STATE_OFFSET STATE_BYTES  (bytes)
 #   FORMATS             "raw", "qcow2" or both; the raw image is always made, as the others' source
 #   IMAGE, IMAGE_DIGEST, VERSION   what slot A holds (recorded in slot-a.cfg for the device agent)
-# Writes /work/out/disk.raw (sparse) and /work/out/disk.qcow2 when asked.
+# Writes /work/out/disk.raw (sparse) and /work/out/disk.qcow2 as asked ("==> ready"), then their zstd-compressed copies
+# for the registry, disk.<format>.zst ("==> compressed").
 set -eu
 ROOTFS=/work/rootfs
 OUT=/work/out
@@ -53,8 +54,9 @@ truncate -s "$DISK_BYTES" "$DISK"
 sfdisk --quiet --no-reread --no-tell-kernel "$DISK" < /work/layout.sfdisk
 sfdisk --list "$DISK" | sed -n '/^Device/,$p'
 
+# A copied root filesystem still has the engine's marker file; a mounted one had it removed by its container.
+if [ -e "$ROOTFS/.dockerenv" ] && [ -w "$ROOTFS" ]; then rm -f "$ROOTFS/.dockerenv"; fi
 step "slot A: ext4 from the root filesystem ($(du -sh "$ROOTFS" | cut -f1))"
-rm -f "$ROOTFS/.dockerenv"
 mke2fs -q -t ext4 -L strata-a -m 0 -d "$ROOTFS" -E "offset=$A_OFFSET" "$DISK" "$((A_BYTES / 1024))k"
 
 step "state: ext4, empty (the writable overlays of /etc, /var, /home and /root)"
@@ -108,4 +110,13 @@ for format in $FORMATS; do
       ;;
   esac
 done
-step "done"
+case " $FORMATS " in *" raw "*) ;; *) rm -f "$DISK" ;; esac
+# The files are complete: the worker hashes them and offers them for download while the registry copies are made.
+step "ready"
+
+# What the registry holds: each file zstd-compressed (a raw image is mostly empty space; nobody should store that).
+for format in $FORMATS; do
+  file=$OUT/disk.$format
+  zstd -q -1 -T0 --no-progress "$file" -o "$file.zst"
+done
+step "compressed"

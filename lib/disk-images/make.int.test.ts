@@ -30,6 +30,8 @@ let engine: DockerEngine;
 let registry: RegistryService;
 let docker: Dockerode;
 let customer: Actor;
+/** The build of the first test, made again through the engine's API below. */
+let buildId: string;
 const stamp = Date.now().toString(36);
 
 beforeAll(async () => {
@@ -117,6 +119,8 @@ describe("disk image job", () => {
       const logs = await db.select().from(diskImageLogs).where(eq(diskImageLogs.diskImageId, diskImage.id));
       expect(done.status, `${done.error}\n${logs.map((l) => l.line).join("\n")}`).toBe("succeeded");
       expect(done.progress).toBe(100);
+      expect(done.phaseDetail).toBeNull();
+      expect(done.error).toBeNull();
       expect(done.files.map((f) => f.format)).toEqual(["raw", "qcow2"]);
 
       const raw = done.files.find((f) => f.format === "raw")!;
@@ -151,14 +155,31 @@ describe("disk image job", () => {
       const repo = ref.slice(registry.url.length + 1).split("@")[0];
       const manifest = JSON.parse((await client.getManifest(repo, ref.split("@")[1])).bytes.toString("utf8"));
       expect(manifest.artifactType).toBe(DISK_ARTIFACT_TYPE);
-      expect(manifest.layers.map((l: { digest: string }) => l.digest)).toEqual(done.files.map((f) => f.digest));
+      // Each file zstd-compressed, naming what it decompresses to.
+      expect(manifest.layers.map((l: { digest: string }) => l.digest)).toEqual(done.files.map((f) => f.blob!.digest));
+      expect(manifest.layers.map((l: { annotations: Record<string, string> }) => l.annotations["dev.strata.uncompressed.digest"])).toEqual(done.files.map((f) => f.digest));
       expect(manifest.annotations["dev.strata.build"]).toBe(build.id);
-      expect(await client.headBlob(repo, raw.digest)).toEqual({ size: done.sizeBytes });
+      expect(await client.headBlob(repo, raw.blob!.digest)).toEqual({ size: raw.blob!.size });
+      expect(raw.blob!.size).toBeLessThan(raw.size / 2);
+      buildId = build.id;
       const containers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: ["strata.disk-image"] }) });
       expect(containers).toEqual([]);
     },
     1_800_000,
   );
+
+  it("makes the same disk through the engine's API when the maker cannot read in place (a remote engine): same bytes' layout, holes kept", async () => {
+    const { diskImage } = await requestDiskImage(db, customer, buildId, { formats: ["raw"] });
+    await runDiskImage({ ...workerDeps(), readInPlace: false }, diskImage.id);
+    const [done] = await db.select().from(diskImages).where(eq(diskImages.id, diskImage.id));
+    expect(done.status, done.error ?? "").toBe("succeeded");
+    expect(done.artifactRef).toMatch(/@sha256:/);
+    const rawFile = diskImageStorePath(dataDir, done.files[0].digest);
+    expect(fs.statSync(rawFile).size).toBe(done.sizeBytes);
+    expect(fs.statSync(rawFile).blocks * 512).toBeLessThan(done.sizeBytes / 2);
+    const { parts } = readGpt(rawFile);
+    expect(parts.map((p) => p.name)).toEqual(["strata-esp", "bios", "strata-a", "strata-b", "strata-state"]);
+  }, 600_000);
 
   it("fails with a readable reason for a build without a kernel, and leaves no container behind", async () => {
     const base = await publishBaseManifest(db, await makeActor(db, { role: "admin" }), {

@@ -48,6 +48,11 @@ export interface DiskImageDeps {
   shutdown?: AbortSignal;
   /** Memory for the tools container (mke2fs keeps the inode tables of the slot in memory). */
   memoryBytes?: number;
+  /**
+   * Let the maker read the image where the engine mounts it and write into the store through a bind mount: the
+   * default when the engine is on this machine. False copies through the engine's API, as for a remote engine.
+   */
+  readInPlace?: boolean;
 }
 
 /** The bundled script and grub configuration, read next to this module (lib/disk-images/). */
@@ -101,10 +106,16 @@ export async function runDiskImage(deps: DiskImageDeps, id: string): Promise<voi
     const toolsId = await ensureToolsImage(deps.docker, { workDir: deps.dataDir, log, onLine: say });
 
     // The root filesystem: the last package's image when this engine has it (then the builder's last layer on top,
-    // from the registry), else the published image pulled by digest.
+    // from the registry), else the published image pulled by digest. On a local engine the maker reads it where the
+    // engine mounted it; otherwise it is copied in.
     progress(5, "reading the build's root filesystem");
     const source = await rootfsSource(deps, build.id, `${deps.registry.endpoint.url}/${repo}@${build.imageDigest}`, repo, build.imageDigest, say, containers);
-    const rootfs = await rootfsSizeOfBuild(db, build.id);
+    const incoming = path.join(diskImageStoreRoot(deps.dataDir), "incoming", id);
+    const local = source.mountedAt !== null;
+    if (local) {
+      await fs.promises.rm(incoming, { recursive: true, force: true });
+      await fs.promises.mkdir(incoming, { recursive: true, mode: 0o755 });
+    }
 
     const maker = await engineCall(log, "create container", `disk tools for disk image ${id}`, () =>
       deps.docker.createContainer({
@@ -130,82 +141,101 @@ export async function runDiskImage(deps: DiskImageDeps, id: string): Promise<voi
           Memory: deps.memoryBytes ?? 2 * 1024 ** 3,
           MemorySwap: deps.memoryBytes ?? 2 * 1024 ** 3,
           PidsLimit: 256,
+          Binds: local ? [`${source.mountedAt}:/work/rootfs:ro`, `${incoming}:/work/out`] : undefined,
         },
       }),
     );
     containers.push(maker);
-    await putTar(maker, await workTar(sfdiskScript(layout)), "/", log);
+    await putTar(maker, await workTar(sfdiskScript(layout), { rootfs: !local, out: !local }), "/", log);
 
-    // Progress of the copy: bytes of the root filesystem's tar against what its packages hold.
-    let copied = 0;
-    const expected = Math.max(rootfs.bytes, 1);
-    let lastShown = 0;
-    const counter = new PassThrough();
-    counter.on("data", (chunk: Buffer) => {
-      copied += chunk.length;
-      if (copied - lastShown > 32 * 1024 * 1024) {
-        lastShown = copied;
-        progress(5 + 35 * Math.min(1, copied / expected), `copying the root filesystem (${formatBytes(copied)} of about ${formatBytes(expected)})`);
-      }
-    });
-    const exported = await source.open();
-    exported.on("error", (err) => counter.destroy(err));
-    exported.pipe(counter);
-    await putTar(maker, counter, "/work/rootfs", log);
-    if (source.finalLayer) await putTar(maker, await source.finalLayer(), "/work/rootfs", log);
-    say(`root filesystem copied: ${formatBytes(copied)}`);
+    if (!local) {
+      const rootfs = await rootfsSizeOfBuild(db, build.id);
+      let copied = 0;
+      const expected = Math.max(rootfs.bytes, 1);
+      let lastShown = 0;
+      const counter = new PassThrough();
+      counter.on("data", (chunk: Buffer) => {
+        copied += chunk.length;
+        if (copied - lastShown > 32 * 1024 * 1024) {
+          lastShown = copied;
+          progress(5 + 35 * Math.min(1, copied / expected), `copying the root filesystem (${formatBytes(copied)} of about ${formatBytes(expected)})`);
+        }
+      });
+      const exported = await source.open();
+      exported.on("error", (err) => counter.destroy(err));
+      exported.pipe(counter);
+      await putTar(maker, counter, "/work/rootfs", log);
+      if (source.finalLayer) await putTar(maker, await source.finalLayer(), "/work/rootfs", log);
+      say(`root filesystem copied into the disk tools container: ${formatBytes(copied)}`);
+    } else {
+      say(`root filesystem read in place from the engine's mount of the image`);
+    }
     throwIfAborted(abort.signal);
 
-    // make-disk.sh prints "==> what" before each step; those move the progress.
+    // make-disk.sh prints "==> what" before each step; those move the progress. At "ready" the files are complete:
+    // they are hashed and offered for download while the script compresses the registry's copies.
     const steps: Array<[RegExp, number, string]> = [
-      [/^==> kernel /, 41, "found the kernel"],
-      [/^==> partition table/, 42, "writing the partition table"],
-      [/^==> slot A/, 43, "writing slot A (ext4 from the root filesystem)"],
-      [/^==> state/, 62, "writing the state partition"],
-      [/^==> EFI/, 64, "writing the EFI system partition and grub"],
-      [/^==> BIOS/, 66, "installing grub for BIOS machines"],
-      [/^==> qcow2/, 67, "converting to qcow2"],
-      [/^==> done/, 75, "disk written"],
+      [/^==> kernel /, 10, "found the kernel"],
+      [/^==> partition table/, 12, "writing the partition table"],
+      [/^==> slot A/, 15, "writing slot A (ext4 from the root filesystem)"],
+      [/^==> state/, 55, "writing the state partition"],
+      [/^==> EFI/, 58, "writing the EFI system partition and grub"],
+      [/^==> BIOS/, 60, "installing grub for BIOS machines"],
+      [/^==> qcow2/, 62, "converting to qcow2"],
+      [/^==> ready/, 70, "checking the files (sha256)"],
     ];
     const tail: string[] = [];
+    let markReady: () => void = () => {};
+    const ready = new Promise<void>((resolve) => (markReady = resolve));
     const output = new LineSplitter((line) => {
       lines.write(line);
       tail.push(line);
       if (tail.length > 20) tail.shift();
       const step = steps.find(([re]) => re.test(line));
       if (step) progress(step[1], step[2]);
+      if (/^==> ready/.test(line)) markReady();
     });
     const { done } = await attachOutput(deps.docker, maker, (_name, chunk) => output.push(chunk), log);
     await startContainer(maker, log);
     const onAbort = () => void killContainer(maker, log).catch(() => {});
     abort.signal.addEventListener("abort", onAbort, { once: true });
-    const code = await waitContainer(maker, log);
-    await done;
-    output.flush();
+    const exit = waitContainer(maker, log).then(async (code) => {
+      await done;
+      output.flush();
+      return code;
+    });
+    const failure = (code: number) => new DiskImageFailure(tail.filter((l) => !l.startsWith("==>")).slice(-3).join(" ") || `make-disk.sh exited with ${code}`);
+    const first = await Promise.race([ready.then(() => "ready" as const), exit]);
     throwIfAborted(abort.signal);
-    if (code !== 0) {
-      const reason = tail.filter((l) => !l.startsWith("==>")).slice(-3).join(" ") || `make-disk.sh exited with ${code}`;
-      throw new DiskImageFailure(reason);
-    }
+    if (first !== "ready") throw failure(first);
 
-    // The files: streamed out of the container into the store (holes stay holes), hashed on the way, then pushed.
     const files: DiskImageFile[] = [];
-    const share = 15 / formats.length;
     for (const [i, format] of formats.entries()) {
-      progress(75 + i * share, `saving the ${format} image`);
-      const saved = await copyOut(deps, maker, `/work/out/${OUTPUT_NAMES[format]}`, (n, total) =>
-        progress(75 + i * share + share * (n / Math.max(total, 1)), `saving the ${format} image (${formatBytes(n)} of ${formatBytes(total)})`),
-      );
+      const name = `disk.${format}`;
+      const share = 20 / formats.length;
+      const onProgress = (n: number, total: number) => progress(70 + i * share + share * (n / Math.max(total, 1)), `checking the ${format} image (${formatBytes(n)} of ${formatBytes(total)})`);
+      const saved = local ? await adoptFile(deps.dataDir, path.join(incoming, name), onProgress) : await copyOut(deps, maker, `/work/out/${name}`, onProgress);
       say(`${format}: ${formatBytes(saved.size)}, ${saved.digest}`);
-      files.push({ format, digest: saved.digest, size: saved.size, mediaType: DISK_MEDIA_TYPES[format] });
+      files.push({ format, digest: saved.digest, size: saved.size, mediaType: DISK_MEDIA_TYPES[format], blob: null });
     }
-    await removeContainer(maker, log).catch(() => {});
+    // Downloadable from here on; the registry's copies follow.
+    await progressWrite;
+    await db
+      .update(diskImages)
+      .set({ status: "succeeded", progress: 100, phaseDetail: "publishing to the registry", files, finishedAt: new Date(), error: null })
+      .where(eq(diskImages.id, id));
+    say(`ready for download after ${((Date.now() - started) / 1000).toFixed(1)} s; publishing to the registry`);
 
-    const share2 = 9 / files.length;
-    for (const [i, file] of files.entries()) {
-      progress(90 + i * share2, `publishing the ${file.format} image to the registry (${formatBytes(file.size)})`);
-      const local = diskImageStorePath(deps.dataDir, file.digest);
-      await deps.registry.putBlobStream(repo, file.digest, file.size, fs.createReadStream(local));
+    const code = await exit;
+    throwIfAborted(abort.signal);
+    if (code !== 0) throw failure(code);
+    for (const file of files) {
+      const name = `disk.${file.format}.zst`;
+      const blob = local ? await hashFile(path.join(incoming, name)) : await copyOut(deps, maker, `/work/out/${name}`, () => {}, { keep: false });
+      file.blob = { digest: blob.digest, size: blob.size, mediaType: `${file.mediaType}+zstd` };
+      const body = local ? fs.createReadStream(path.join(incoming, name)) : fs.createReadStream(blob.path!);
+      await deps.registry.putBlobStream(repo, blob.digest, blob.size, body);
+      if (!local) await fs.promises.rm(blob.path!, { force: true });
     }
     const manifestDigest = await pushArtifact(deps.registry, repo, `disk-${id}`, {
       buildId: build.id,
@@ -215,19 +245,22 @@ export async function runDiskImage(deps: DiskImageDeps, id: string): Promise<voi
       files,
     });
     const artifactRef = `${deps.publicRegistry}/${repo}@${manifestDigest}`;
-    say(`published ${artifactRef}`);
-    await progressWrite;
-    await db
-      .update(diskImages)
-      .set({ status: "succeeded", progress: 100, phaseDetail: null, files, artifactRef, finishedAt: new Date(), error: null })
-      .where(eq(diskImages.id, id));
-    say(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    await db.update(diskImages).set({ files, artifactRef, phaseDetail: null }).where(eq(diskImages.id, id));
+    say(`published ${artifactRef} (${files.map((f) => `${f.format} ${formatBytes(f.blob!.size)} compressed`).join(", ")}) after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (local) await fs.promises.rm(incoming, { recursive: true, force: true });
   } catch (err) {
     const reason = abort.signal.aborted ? (abort.signal.reason as Error).message : (err as Error).message;
     say(`failed: ${reason}`);
     log.warn(`disk image ${id} failed: ${(err as Error).stack ?? reason}`);
     await progressWrite;
-    await db.update(diskImages).set({ status: "failed", phaseDetail: null, error: reason, finishedAt: new Date() }).where(eq(diskImages.id, id));
+    const [current] = await db.select({ status: diskImages.status }).from(diskImages).where(eq(diskImages.id, id));
+    if (current?.status === "succeeded") {
+      // The files are on this node; only the registry's copy is missing.
+      await db.update(diskImages).set({ phaseDetail: null, error: `not published to the registry: ${reason}` }).where(eq(diskImages.id, id));
+    } else {
+      await db.update(diskImages).set({ status: "failed", phaseDetail: null, error: reason, finishedAt: new Date() }).where(eq(diskImages.id, id));
+    }
+    await fs.promises.rm(path.join(diskImageStoreRoot(deps.dataDir), "incoming", id), { recursive: true, force: true }).catch(() => {});
   } finally {
     clearInterval(beat);
     deps.shutdown?.removeEventListener("abort", onShutdown);
@@ -241,9 +274,17 @@ function throwIfAborted(signal: AbortSignal) {
 }
 
 interface RootfsSource {
+  /** Where the engine mounted the image on this machine (a local engine), for the maker to read in place; else null. */
+  mountedAt: string | null;
   open: () => Promise<Readable>;
   /** The builder's own last layer, uncompressed, when `open` gives the image without it. */
   finalLayer?: () => Promise<Readable>;
+}
+
+/** The engine runs on this machine (its socket, not a TCP address), so paths it reports are ours too. */
+function engineIsLocal(): boolean {
+  const host = process.env.DOCKER_HOST;
+  return !host || host.startsWith("unix://");
 }
 
 async function rootfsSource(
@@ -264,7 +305,7 @@ async function rootfsSource(
     .limit(1);
   const local = last?.imageId ? await inspectImage(deps.docker, last.imageId, log) : null;
   let imageId: string;
-  let finalLayer: RootfsSource["finalLayer"];
+  let finalLayer: (() => Promise<Readable>) | undefined;
   if (local) {
     imageId = local.Id;
     say(`root filesystem from this engine's image of ${last!.packageId} (${local.Id.slice(7, 19)}), plus the build's last layer from the registry`);
@@ -282,20 +323,42 @@ async function rootfsSource(
     if (!pulled) throw new DiskImageFailure(`pulling ${internalRef} reported success but the engine does not have it`);
     imageId = pulled.Id;
   }
+  // A container of the image that only sleeps: its root filesystem, the image plus the last layer written into it,
+  // less the engine's marker file. It never reaches a network.
   const container = await engineCall(log, "create container", `root filesystem of ${imageId}`, () =>
-    deps.docker.createContainer({ Image: imageId, Entrypoint: [], Cmd: ["/bin/true"], Labels: { [LABEL_DISK_IMAGE]: "source" }, HostConfig: { NetworkMode: "none" } }),
+    deps.docker.createContainer({
+      Image: imageId,
+      Entrypoint: [],
+      Cmd: ["/bin/sh", "-c", "rm -f /.dockerenv; exec sleep 2147483647"],
+      Labels: { [LABEL_DISK_IMAGE]: "source" },
+      HostConfig: { NetworkMode: "none", CapDrop: [...DROPPED_CAPABILITIES], SecurityOpt: ["no-new-privileges"] },
+    }),
   );
   containers.push(container);
-  return { open: async () => (await engineCall(log, "export container", container.id, () => container.export())) as unknown as Readable, finalLayer };
+  const open = async () => (await engineCall(log, "export container", container.id, () => container.export())) as unknown as Readable;
+  if (!(deps.readInPlace ?? engineIsLocal())) return { mountedAt: null, open, finalLayer };
+
+  if (finalLayer) await putTar(container, await finalLayer(), "/", log);
+  await startContainer(container, log);
+  const info = (await engineCall(log, "inspect container", container.id, () => container.inspect())) as { GraphDriver?: { Data?: { MergedDir?: string } }; State?: { Running?: boolean } };
+  const merged = info.GraphDriver?.Data?.MergedDir;
+  // Wait for the marker's removal (the container's first and only command before sleeping).
+  for (let i = 0; i < 50 && merged && fs.existsSync(path.join(merged, ".dockerenv")); i++) await new Promise((r) => setTimeout(r, 100));
+  if (info.State?.Running && merged && fs.existsSync(path.join(merged, "usr")) && !fs.existsSync(path.join(merged, ".dockerenv"))) return { mountedAt: merged, open, finalLayer: undefined };
+  // Not a storage driver whose mount this process can see (or the image has no shell): copy instead.
+  say("the engine's mount of the image is not readable here; copying the root filesystem instead");
+  await engineCall(log, "stop container", container.id, () => container.kill()).catch(() => {});
+  return { mountedAt: null, open, finalLayer: undefined };
 }
 
 /** make-disk.sh, grub.cfg and the partition table at /work, plus the folders the rest goes into. */
-async function workTar(sfdisk: string): Promise<Buffer> {
+async function workTar(sfdisk: string, dirs: { rootfs: boolean; out: boolean }): Promise<Buffer> {
   const pack = tar.pack();
   const mtime = new Date();
   pack.entry({ name: "work/", type: "directory", mode: 0o755, mtime });
-  pack.entry({ name: "work/rootfs/", type: "directory", mode: 0o755, mtime });
-  pack.entry({ name: "work/out/", type: "directory", mode: 0o755, mtime });
+  // Bind mounts provide these on a local engine.
+  if (dirs.rootfs) pack.entry({ name: "work/rootfs/", type: "directory", mode: 0o755, mtime });
+  if (dirs.out) pack.entry({ name: "work/out/", type: "directory", mode: 0o755, mtime });
   pack.entry({ name: "work/make-disk.sh", mode: 0o755, mtime }, bundledFile("make-disk.sh"));
   pack.entry({ name: "work/grub.cfg", mode: 0o644, mtime }, bundledFile("grub.cfg"));
   pack.entry({ name: "work/layout.sfdisk", mode: 0o644, mtime }, sfdisk);
@@ -306,19 +369,60 @@ async function workTar(sfdisk: string): Promise<Buffer> {
 }
 
 const HOLE_BLOCK = 64 * 1024;
+const ZEROS = Buffer.alloc(HOLE_BLOCK);
+
+interface SavedFile {
+  digest: string;
+  size: number;
+  /** Where it is when not moved into the store. */
+  path?: string;
+}
+
+/** sha256 of a file, read in 1 MiB chunks (OpenSSL's SHA extensions do gigabytes a second). */
+async function hashFile(file: string, onProgress: (n: number, total: number) => void = () => {}): Promise<SavedFile & { path: string }> {
+  const { size } = await fs.promises.stat(file);
+  const hash = createHash("sha256");
+  let n = 0;
+  let lastShown = 0;
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1024 * 1024 })) {
+    hash.update(chunk as Buffer);
+    n += (chunk as Buffer).length;
+    if (n - lastShown > 512 * 1024 * 1024) {
+      lastShown = n;
+      onProgress(n, size);
+    }
+  }
+  return { digest: `sha256:${hash.digest("hex")}`, size, path: file };
+}
+
+/** A file the maker wrote into the bind-mounted folder: hashed, then moved into the store under its digest. */
+async function adoptFile(dataDir: string, file: string, onProgress: (n: number, total: number) => void): Promise<SavedFile> {
+  const saved = await hashFile(file, onProgress);
+  const target = diskImageStorePath(dataDir, saved.digest);
+  await fs.promises.mkdir(path.dirname(target), { recursive: true });
+  await fs.promises.rename(file, target);
+  return { digest: saved.digest, size: saved.size };
+}
 
 /**
- * Streams one file out of the container (the engine sends it as a tar) into the store: hashed on the way, and
- * written with holes where the disk is empty, so a sparse 4 GiB raw image takes only what its file systems use.
+ * Streams one file out of the container (the engine sends it as a tar) for an engine on another machine: hashed on the
+ * way and written with holes where the disk is empty, so a sparse 4 GiB raw image takes only what its file systems use.
+ * Moved into the store unless `keep` is false (then its path is returned).
  */
-async function copyOut(deps: DiskImageDeps, container: Dockerode.Container, file: string, onProgress: (n: number, total: number) => void): Promise<{ digest: string; size: number }> {
+async function copyOut(
+  deps: DiskImageDeps,
+  container: Dockerode.Container,
+  file: string,
+  onProgress: (n: number, total: number) => void,
+  opts: { keep?: boolean } = {},
+): Promise<SavedFile> {
   const log = deps.log ?? silentLogger;
   const archive = (await engineCall(log, "get archive", `${container.id}:${file}`, () => container.getArchive({ path: file }))) as unknown as Readable;
   const root = diskImageStoreRoot(deps.dataDir);
   await fs.promises.mkdir(path.join(root, "sha256"), { recursive: true });
   const temp = path.join(root, `.incoming-${process.pid}-${Date.now()}-${path.basename(file)}`);
   const extract = tar.extract();
-  let result: { digest: string; size: number } | null = null;
+  let result: SavedFile | null = null;
   extract.on("entry", (header, stream, next) => {
     if (header.type !== "file" || result) {
       stream.resume();
@@ -333,7 +437,7 @@ async function copyOut(deps: DiskImageDeps, container: Dockerode.Container, file
     let lastShown = 0;
     const writeBlock = (block: Buffer) => {
       hash.update(block);
-      if (!isZero(block)) fs.writeSync(fd, block, 0, block.length, position);
+      if (!(block.length === HOLE_BLOCK ? block.equals(ZEROS) : block.equals(ZEROS.subarray(0, block.length)))) fs.writeSync(fd, block, 0, block.length, position);
       position += block.length;
     };
     stream.on("data", (data: unknown) => {
@@ -374,17 +478,10 @@ async function copyOut(deps: DiskImageDeps, container: Dockerode.Container, file
     throw err;
   }
   if (!result) throw new DiskImageFailure(`the disk tools container did not write ${file}`);
-  const saved = result as { digest: string; size: number };
+  const saved = result as SavedFile;
+  if (opts.keep === false) return { ...saved, path: temp };
   await fs.promises.rename(temp, diskImageStorePath(deps.dataDir, saved.digest));
   return saved;
-}
-
-function isZero(block: Buffer): boolean {
-  // Compare 8 bytes at a time where the length allows; disk images are mostly aligned zero runs.
-  const words = Math.floor(block.length / 8);
-  for (let i = 0; i < words; i++) if (block.readBigUInt64LE(i * 8) !== 0n) return false;
-  for (let i = words * 8; i < block.length; i++) if (block[i] !== 0) return false;
-  return true;
 }
 
 /** The OCI artifact: a config naming the build and the layout, one layer a format. Returns the manifest's digest. */
@@ -404,10 +501,15 @@ async function pushArtifact(
       artifactType: DISK_ARTIFACT_TYPE,
       config: { mediaType: DISK_ARTIFACT_TYPE, digest: configDigest, size: config.length },
       layers: info.files.map((f) => ({
-        mediaType: f.mediaType,
-        digest: f.digest,
-        size: f.size,
-        annotations: { "org.opencontainers.image.title": `disk.${f.format === "raw" ? "img" : "qcow2"}` },
+        mediaType: f.blob!.mediaType,
+        digest: f.blob!.digest,
+        size: f.blob!.size,
+        annotations: {
+          "org.opencontainers.image.title": `disk.${f.format === "raw" ? "img" : "qcow2"}.zst`,
+          // What `zstd -d` gives back: the file the portal offers for download.
+          "dev.strata.uncompressed.digest": f.digest,
+          "dev.strata.uncompressed.size": String(f.size),
+        },
       })),
       annotations: { "org.opencontainers.image.version": info.version, "dev.strata.build": info.buildId, "dev.strata.image": info.image },
     }),

@@ -11,9 +11,9 @@ import { DEFAULT_BASE_IMAGE, ensureBaseImage } from "../builder/base-image";
 /**
  * e2fsprogs: mke2fs -d (a file system from a folder, at an offset in the image file); fdisk: sfdisk; mtools: the FAT
  * partition without mounting it; grub-*: grub-mkimage and grub-editenv, and the modules for images without grub;
- * qemu-utils: qemu-img for qcow2.
+ * qemu-utils: qemu-img for qcow2; zstd: the compressed copies the registry keeps.
  */
-export const TOOLS_PACKAGES = ["e2fsprogs", "fdisk", "mtools", "qemu-utils", "grub-common", "grub-efi-amd64-bin", "grub-pc-bin"] as const;
+export const TOOLS_PACKAGES = ["e2fsprogs", "fdisk", "mtools", "qemu-utils", "zstd", "grub-common", "grub-efi-amd64-bin", "grub-pc-bin"] as const;
 export const TOOLS_REPOSITORY = "strata/disk-tools";
 
 const inFlight = new Map<string, Promise<string>>();

@@ -9,9 +9,12 @@ export type DiskImageStatus = (typeof DISK_IMAGE_STATUSES)[number];
 /** One made file of a disk image: content-addressed by the sha256 of its bytes. */
 export interface DiskImageFile {
   format: "raw" | "qcow2";
+  /** sha256 of the file as downloaded. */
   digest: string;
   size: number;
   mediaType: string;
+  /** The registry's copy: the file zstd-compressed, a layer of the artifact. Null until it is published. */
+  blob?: { digest: string; size: number; mediaType: string } | null;
 }
 
 /** The partition layout, as computed when the image was asked for (lib/disk-images/layout.ts). */
