@@ -2,6 +2,7 @@
 // A/B disk whose partition table, file systems and registry artifact are checked here; booting it is the boot test's
 // (lib/disk-images/boot.boot.test.ts). A build without a kernel fails with a message that says so.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { inject } from "vitest";
@@ -21,6 +22,7 @@ import type { Actor } from "../auth/actor";
 import { requestDiskImage } from "./disk-images";
 import { runDiskImage, DISK_ARTIFACT_TYPE } from "./make";
 import { diskImageStorePath } from "./store";
+import { openFromRegistry } from "./registry-copy";
 import { partition, type DiskLayout } from "./layout";
 
 process.env.DATABASE_URL = inject("databaseUrl");
@@ -161,6 +163,10 @@ describe("disk image job", () => {
       expect(manifest.annotations["dev.strata.build"]).toBe(build.id);
       expect(await client.headBlob(repo, raw.blob!.digest)).toEqual({ size: raw.blob!.size });
       expect(raw.blob!.size).toBeLessThan(raw.size / 2);
+      // A node without the file serves it from that copy: the same bytes.
+      const hash = createHash("sha256");
+      for await (const chunk of await openFromRegistry(client, repo, raw)) hash.update(chunk as Buffer);
+      expect(`sha256:${hash.digest("hex")}`).toBe(raw.digest);
       buildId = build.id;
       const containers = await docker.listContainers({ all: true, filters: JSON.stringify({ label: ["strata.disk-image"] }) });
       expect(containers).toEqual([]);

@@ -4,13 +4,14 @@ import { config, dataDir } from "@/lib/config";
 import { getDiskImageFile } from "@/lib/disk-images/disk-images";
 import { serveDiskImageFile } from "@/lib/disk-images/serve";
 import { diskImageStorePath } from "@/lib/disk-images/store";
+import { openFromRegistry } from "@/lib/disk-images/registry-copy";
 import { parseImageReference } from "@/lib/agent/reference";
 import { NotFoundError } from "@/lib/errors";
 import { RegistryClient, RegistryNotFoundError } from "@/lib/registry";
 
 let registry: RegistryClient | null = null;
 
-/** A made file (raw or qcow2), streamed with ETag (its digest), Range (206/416) and its sha256; from this node's store, else the registry. */
+/** A made file (raw or qcow2), streamed with ETag (its digest), Range (206/416) and its sha256; from this node's store, else the registry's zstd-compressed copy. */
 const handler = withApi({ role: "customer" }, async ({ req, db, actor, params }) => {
   const { diskImage, file, filename } = await getDiskImageFile(db, actor, params.id, params.format);
   const artifactRef = diskImage.artifactRef;
@@ -20,7 +21,7 @@ const handler = withApi({ role: "customer" }, async ({ req, db, actor, params })
         // The reference names the registry as devices reach it; the server reads the same repository at config.registryUrl.
         const { repository } = parseImageReference(artifactRef);
         try {
-          return await registry.openBlob(repository, file.digest);
+          return await openFromRegistry(registry, repository, file);
         } catch (err) {
           if (err instanceof RegistryNotFoundError) throw new NotFoundError(`The ${params.format} file is gone from the registry (${artifactRef}); ask for a new disk image.`);
           throw err;
