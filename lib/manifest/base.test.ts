@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -12,9 +13,9 @@ const manifest = await latestBundledBaseManifest();
 const byId = (id: string): PackageDefinition => manifest.packages.find((p) => packageId(p) === id)!;
 const allSteps = manifest.packages.flatMap((p) => p.steps.map((step) => ({ id: packageId(p), step })));
 
-describe("strata-base-2.yaml (the latest bundled base manifest)", () => {
+describe("strata-base-3.yaml (the latest bundled base manifest)", () => {
   test("has the header the builder expects", () => {
-    expect(manifest).toMatchObject({ name: "strata-base", version: "2", base_image: "strata/debian:bookworm" });
+    expect(manifest).toMatchObject({ name: "strata-base", version: "3", base_image: "strata/debian:bookworm" });
   });
 
   test("holds the foundation stack in build order; the version stamp is the builder's own last layer", () => {
@@ -26,6 +27,7 @@ describe("strata-base-2.yaml (the latest bundled base manifest)", () => {
       "system/grub",
       "system/networking",
       "system/openssh",
+      "system/boot",
     ]);
     expect(checkOrder(manifest.packages)).toEqual([]);
   });
@@ -34,6 +36,7 @@ describe("strata-base-2.yaml (the latest bundled base manifest)", () => {
     expect(transitiveRequires(manifest.packages, "system/dracut")).toEqual(["system/base", "system/systemd", "system/kernel"]);
     expect(byId("system/grub").requires).toEqual(["system/kernel", "system/dracut"]);
     expect(byId("system/openssh").requires).toContain("system/systemd");
+    expect(byId("system/boot").requires).toEqual(["system/systemd", "system/grub"]);
   });
 
   test("every apt-get install or upgrade is non-interactive and says -y", () => {
@@ -92,15 +95,124 @@ describe("strata-base-2.yaml (the latest bundled base manifest)", () => {
 
   test("no package depends on the build's flavour or version, so every base package is shared in the cache", () => {
     expect(manifest.packages.filter(usesBuildEnv).map(packageId)).toEqual([]);
-    const env = (flavour: string, version: string) => ({ STRATA_FLAVOUR: flavour, STRATA_VERSION: version, STRATA_BASE_VERSION: "2" });
+    const env = (flavour: string, version: string) => ({ STRATA_FLAVOUR: flavour, STRATA_VERSION: version, STRATA_BASE_VERSION: "3" });
     for (const pkg of manifest.packages) expect(cacheKey("p", pkg, env("a", "r1.1"))).toBe(cacheKey("p", pkg, env("b", "r7.3")));
   });
 
-  test("version 1 stays loadable and unchanged for flavours forked from it", async () => {
+  test("versions 1 and 2 stay loadable and unchanged for flavours forked from them", async () => {
     const all = await loadBundledBaseManifests();
     const v1 = all.find((m) => m.name === "strata-base" && m.version === "1")!;
     expect(v1.packages.map(packageId).at(-1)).toBe("system/os-release");
-    expect(all.map((m) => m.version)).toEqual(["1", "2"]);
+    const v2 = all.find((m) => m.name === "strata-base" && m.version === "2")!;
+    expect(v2.packages.map(packageId).at(-1)).toBe("system/openssh");
+    // 3 is 2 plus system/boot.
+    expect(manifest.packages.slice(0, -1)).toEqual(v2.packages);
+    expect(all.map((m) => m.version)).toEqual(["1", "2", "3"]);
+  });
+});
+
+/**
+ * Runs a script of system/boot with stand-ins for the machine: the kernel command line, the ESP (and its helper),
+ * grub-editenv (keeping grubenv as k=v lines), systemctl (multi-user.target active or not; reboot recorded) and sleep.
+ */
+function runBootScript(file: string, machine: { cmdline: string; grubenv: Record<string, string> | null; multiUser?: "active" | "inactive" }) {
+  const dir = mkdtempSync(path.join(tmpdir(), "strata-boot-"));
+  const bin = path.join(dir, "bin");
+  const esp = path.join(dir, "esp");
+  const grubenv = path.join(esp, "grub", "grubenv");
+  const log = path.join(dir, "calls");
+  mkdirSync(bin);
+  mkdirSync(path.dirname(grubenv), { recursive: true });
+  writeFileSync(log, "");
+  writeFileSync(path.join(dir, "cmdline"), `${machine.cmdline}\n`);
+  if (machine.grubenv) writeFileSync(grubenv, Object.entries(machine.grubenv).map(([k, v]) => `${k}=${v}\n`).join(""));
+  const tools: Record<string, string> = {
+    esp: machine.grubenv ? `echo ${esp}` : 'echo "strata-esp: there is no /dev/disk/by-partlabel/strata-esp" >&2; exit 3',
+    "grub-editenv": [
+      'file=$1 cmd=$2; shift 2; echo "grub-editenv $cmd $*" >> "$CALLS"',
+      "case $cmd in",
+      '  list) cat "$file" ;;',
+      '  set) for kv in "$@"; do grep -v "^${kv%%=*}=" "$file" > "$file.new"; echo "$kv" >> "$file.new"; mv "$file.new" "$file"; done ;;',
+      '  unset) for k in "$@"; do grep -v "^$k=" "$file" > "$file.new"; mv "$file.new" "$file"; done ;;',
+      "esac",
+    ].join("\n"),
+    systemctl: ['echo "systemctl $*" >> "$CALLS"', "case $1 in", '  is-active) [ "$MULTI_USER" = active ] ;;', '  list-jobs) echo "42 strata-broken.service start running" ;;', "esac"].join("\n"),
+    sync: "exit 0",
+    // The watchdog waits for the ESP's link, which this machine does not have: no time passes here.
+    sleep: "exit 0",
+    reboot: 'echo "reboot $*" >> "$CALLS"',
+  };
+  for (const [name, body] of Object.entries(tools)) {
+    writeFileSync(path.join(bin, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(path.join(bin, name), 0o755);
+  }
+  const script = byId("system/boot").files.find((f) => f.path === file)!.content.replaceAll("/proc/cmdline", path.join(dir, "cmdline")).replaceAll("/usr/lib/strata/esp", path.join(bin, "esp"));
+  const result = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, CALLS: log, MULTI_USER: machine.multiUser ?? "inactive" } });
+  const env = machine.grubenv ? Object.fromEntries(readFileSync(grubenv, "utf8").split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)])) : null;
+  const calls = readFileSync(log, "utf8").split("\n").filter(Boolean);
+  rmSync(dir, { recursive: true, force: true });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, grubenv: env, calls };
+}
+
+describe("system/boot (A/B boot counting)", () => {
+  const boot = byId("system/boot");
+  const file = (p: string) => boot.files.find((f) => f.path === p)!;
+  const trial = { strata_active: "b", strata_previous: "a", strata_tries: "1" };
+
+  test("ships the helpers and both units, enabled", () => {
+    expect(boot.files.map((f) => [f.path, f.mode])).toEqual([
+      ["/usr/lib/strata/esp", "0755"],
+      ["/usr/lib/strata/boot-good", "0755"],
+      ["/usr/lib/strata/boot-watchdog", "0755"],
+      ["/usr/lib/systemd/system/strata-boot-good.service", "0644"],
+      ["/usr/lib/systemd/system/strata-boot-watchdog.service", "0644"],
+    ]);
+    expect(boot.steps).toEqual(["systemctl enable strata-boot-good.service strata-boot-watchdog.service"]);
+    expect(boot.excludes).toEqual(byId("system/openssh").excludes);
+    const good = file("/usr/lib/systemd/system/strata-boot-good.service").content;
+    for (const line of ["Type=oneshot", "Requires=multi-user.target", "After=multi-user.target", "WantedBy=multi-user.target", "ExecStart=/usr/lib/strata/boot-good"]) expect(good).toContain(`${line}\n`);
+    const watchdog = file("/usr/lib/systemd/system/strata-boot-watchdog.service").content;
+    for (const line of ["Type=simple", "DefaultDependencies=no", "WantedBy=sysinit.target", "Conflicts=shutdown.target", "ExecStart=/usr/lib/strata/boot-watchdog"]) expect(watchdog).toContain(`${line}\n`);
+  });
+
+  test("the ESP helper says why and exits 3 where there is no Strata disk", () => {
+    const result = spawnSync("sh", ["-c", file("/usr/lib/strata/esp").content], { encoding: "utf8" });
+    expect(result.status).toBe(3);
+    expect(result.stderr).toMatch(/no \/dev\/disk\/by-partlabel\/strata-esp: this system did not boot from a Strata disk/);
+  });
+
+  test("boot-good marks a trial boot of the active slot good, and nothing else", () => {
+    const good = runBootScript("/usr/lib/strata/boot-good", { cmdline: "ro strata.slot=b quiet", grubenv: trial });
+    expect(good).toMatchObject({ status: 0, grubenv: { strata_active: "b", strata_previous: "a" } });
+    expect(good.stdout).toMatch(/slot b reached multi-user\.target: marked good/);
+    expect(good.calls).toEqual(["grub-editenv list ", "grub-editenv unset strata_tries"]);
+
+    // grub fell back: the slot that booted is not on trial.
+    const fellBack = { strata_active: "a", strata_previous: "b", strata_failed: "b", strata_tries: "" };
+    expect(runBootScript("/usr/lib/strata/boot-good", { cmdline: "strata.slot=a", grubenv: fellBack })).toMatchObject({ status: 0, grubenv: fellBack });
+    // Someone chose the other slot in grub's menu during a trial: that is no verdict on the new slot.
+    expect(runBootScript("/usr/lib/strata/boot-good", { cmdline: "strata.slot=a", grubenv: trial })).toMatchObject({ status: 0, grubenv: trial });
+    // Not a Strata disk (a container): nothing to do, and no failed unit.
+    expect(runBootScript("/usr/lib/strata/boot-good", { cmdline: "strata.slot=a", grubenv: null })).toMatchObject({ status: 0, calls: [] });
+    expect(runBootScript("/usr/lib/strata/boot-good", { cmdline: "root=/dev/sda1", grubenv: null })).toMatchObject({ status: 0, calls: [] });
+  });
+
+  test("the watchdog reboots a trial boot that has not reached multi-user.target in time, saying why", () => {
+    const hung = runBootScript("/usr/lib/strata/boot-watchdog", { cmdline: "strata.slot=b strata.boot_timeout=0", grubenv: trial });
+    expect(hung.status).toBe(0);
+    expect(hung.stdout).toMatch(/slot b did not reach multi-user\.target within 0 s; rebooting: grub tries it again or falls back to slot a/);
+    expect(hung.stdout).toContain("Strata: still waiting: 42 strata-broken.service start running");
+    expect(hung.calls).toContain("systemctl reboot --force");
+
+    const reached = runBootScript("/usr/lib/strata/boot-watchdog", { cmdline: "strata.slot=b strata.boot_timeout=0", grubenv: trial, multiUser: "active" });
+    expect(reached.calls).not.toContain("systemctl reboot --force");
+    // Only a trial boot is watched: a committed slot, or the fallback, is left alone however slow.
+    const notOnTrial: Array<Record<string, string>> = [{ strata_active: "b", strata_previous: "a" }, { strata_active: "a", strata_previous: "b", strata_tries: "" }];
+    for (const grubenv of notOnTrial) {
+      const committed = runBootScript("/usr/lib/strata/boot-watchdog", { cmdline: `strata.slot=${grubenv.strata_active} strata.boot_timeout=0`, grubenv });
+      expect(committed).toMatchObject({ status: 0, calls: ["grub-editenv list "] });
+    }
+    expect(runBootScript("/usr/lib/strata/boot-watchdog", { cmdline: "strata.boot_timeout=0", grubenv: trial }).calls).toEqual([]);
   });
 });
 
