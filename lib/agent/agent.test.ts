@@ -221,7 +221,29 @@ describe("runCycle", () => {
   });
 
   it("needs --server, --token and --name before the device is registered", async () => {
-    await expect(runCycle(options({ token: undefined }))).rejects.toThrow(/not registered yet .* pass --server, --token and --name/);
+    await expect(runCycle(options({ token: undefined }))).rejects.toThrow(/not registered yet .* pass --server, --token \(or --token-file\) and --name/);
+  });
+
+  it("registers with a token read from --token-file", async () => {
+    const tokenFile = path.join(root, "registration-token");
+    fs.writeFileSync(tokenFile, `${portal.token}\n`);
+    await release("1.0.0", [await base()]);
+    expect(await runCycle(options({ token: undefined, tokenFile }))).toMatchObject({ kind: "upgraded", slot: "a" });
+
+    fs.writeFileSync(tokenFile, "\n");
+    fs.rmSync(path.join(root, "agent.json"));
+    await expect(runCycle(options({ token: undefined, tokenFile }))).rejects.toThrow(`${tokenFile} is empty`);
+  });
+
+  it("pulls through a registry mirror: the reference names a host the device cannot reach", async () => {
+    const digest = registry.addImage([await base()]);
+    const image = `registry.invalid:5000/acme/web@${digest}`;
+    portal.publish({ image, digest, version: "1.0.0", releaseId: null });
+
+    const registryMirrors = new Map([["registry.invalid:5000", `http://${registry.host}`]]);
+    expect(await runCycle(options({ registryMirrors }))).toEqual({ kind: "upgraded", digest, slot: "a" });
+    expect(fs.readFileSync(slotFile("a", "etc/os-release"), "utf8")).toBe("VERSION=1\n");
+    expect(registry.requests).toContain(`GET /v2/acme/web/manifests/${digest}`);
   });
 });
 

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { bundleAgent } from "./bundle";
+import { agentBundleSource, bundleAgent } from "./bundle";
 import { AGENT_VERSION } from "./version";
 
 let dir: string;
@@ -29,5 +29,12 @@ describe("bundleAgent", () => {
     fs.utimesSync(file, past, past);
     await bundleAgent(file);
     expect(fs.statSync(file).mtime.toISOString()).toBe(past.toISOString());
+  });
+
+  it("gives the same agent as text, small enough to be an overlay file of the device-agent layer (1 MiB)", async () => {
+    const file = await bundleAgent(path.join(dir, "strata-agent.mjs"));
+    const source = await agentBundleSource();
+    expect(source).toBe(fs.readFileSync(file, "utf8"));
+    expect(Buffer.byteLength(source)).toBeLessThan(1024 * 1024);
   });
 });

@@ -2,9 +2,10 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 
-const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** This file's checkout; computed on use, as import.meta.url is not a file: URL everywhere this module may be bundled. */
+// (path.resolve rather than new URL("../..", import.meta.url): bundlers read the latter as an asset to resolve.)
+const defaultRepoRoot = () => path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /**
  * The repository files the agent may consist of. Anything else (lib/config, lib/db, …) would drag
@@ -29,7 +30,29 @@ const BANNER = [
  * which a caller compiled into another place (a Next.js server chunk) should pass explicitly.
  */
 export async function bundleAgent(outFile: string, opts: { repoRoot?: string } = {}): Promise<string> {
-  const repoRoot = path.resolve(opts.repoRoot ?? REPO_ROOT);
+  const bytes = await agentBundleBytes(opts);
+  const target = path.resolve(outFile);
+  const current = await fs.readFile(target).catch(() => null);
+  if (!current?.equals(bytes)) {
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    // Renamed into place, so a download never sees half a file.
+    const temporary = `${target}.${process.pid}.tmp`;
+    await fs.writeFile(temporary, bytes, { mode: 0o755 });
+    await fs.rename(temporary, target);
+  }
+  return target;
+}
+
+/** The bundle's text, for what embeds the agent rather than serving it (the "Strata device agent" catalog layer). */
+export async function agentBundleSource(opts: { repoRoot?: string } = {}): Promise<string> {
+  return (await agentBundleBytes(opts)).toString("utf8");
+}
+
+async function agentBundleBytes(opts: { repoRoot?: string }): Promise<Buffer> {
+  const repoRoot = path.resolve(opts.repoRoot ?? defaultRepoRoot());
+  // Loaded when used and left out of bundles: esbuild refuses to run bundled, and a Next.js route that embeds the
+  // agent (POST /api/v1/catalog/device-agent) would otherwise pack it into its chunk.
+  const { build } = await import(/* webpackIgnore: true */ /* turbopackIgnore: true */ "esbuild");
   const result = await build({
     entryPoints: [path.join(repoRoot, "scripts", "agent.ts")],
     absWorkingDir: repoRoot,
@@ -50,16 +73,5 @@ export async function bundleAgent(outFile: string, opts: { repoRoot?: string } =
   if (strays.length > 0) {
     throw new Error(`the agent bundle would include ${strays.join(", ")}; the agent may only import lib/agent, lib/registry and lib/errors`);
   }
-
-  const bytes = Buffer.from(result.outputFiles[0].contents);
-  const target = path.resolve(outFile);
-  const current = await fs.readFile(target).catch(() => null);
-  if (!current?.equals(bytes)) {
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    // Renamed into place, so a download never sees half a file.
-    const temporary = `${target}.${process.pid}.tmp`;
-    await fs.writeFile(temporary, bytes, { mode: 0o755 });
-    await fs.rename(temporary, target);
-  }
-  return target;
+  return Buffer.from(result.outputFiles[0].contents);
 }

@@ -1,15 +1,20 @@
-// Test stand-ins for what the agent talks to: the portal's device API and an OCI registry, both in memory.
+// Test stand-ins for what the agent talks to: the portal's device API and an OCI registry, both in memory, and the
+// machine of disk mode (partitions, grub's environment, reboots).
 //
 // These are mocks of things that exist elsewhere (lib/channels + lib/devices serve the device API,
 // docker-registry serves images); they follow /api/device/v1's contract and the distribution API
 // only as far as the agent uses them. The end-to-end test against the real portal and registry
 // lives with the integration tests.
 import crypto, { type KeyObject } from "node:crypto";
+import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import { gzipSync } from "node:zlib";
 import tar from "tar-stream";
+import type { DiskSystem } from "./disk";
 import type { StatusReport } from "./http";
+import type { SlotName } from "./slots";
 
 export interface LayerEntry {
   name: string;
@@ -212,5 +217,120 @@ export class FakePortal {
       return res.writeHead(204).end();
     }
     return json(404, { error: { code: "not_found", message: `no route ${req.method} ${path}` } });
+  }
+}
+
+/**
+ * A Strata disk as the agent sees it in disk mode, in a temporary folder: each partition's file system is a
+ * directory (the slots' are also their mount points), grubenv is a map, and boot() and markGood() play what
+ * grub.cfg and strata-boot-good.service do. Follows lib/disk-images/grub.cfg and the system/boot package.
+ */
+export class FakeDiskSystem implements DiskSystem {
+  /** The slot grub booted: strata.slot= on the kernel command line. */
+  booted: SlotName = "a";
+  /** grub-editenv <esp>/grub/grubenv list, as make-disk.sh leaves it. */
+  grubenv: Record<string, string> = { strata_active: "a" };
+  partitions = new Set(["strata-esp", "strata-a", "strata-b", "strata-state"]);
+  osRelease: string | null = null;
+  readonly mounted = new Map<string, string>();
+  readonly calls: string[] = [];
+  reboots = 0;
+  /** Makes the named call throw, to play a machine where it fails. */
+  failing: string | null = null;
+  readonly esp: string;
+
+  constructor(readonly dir: string) {
+    this.esp = path.join(dir, "esp");
+    fs.mkdirSync(path.join(this.esp, "grub"), { recursive: true });
+  }
+
+  private call(what: string) {
+    this.calls.push(what);
+    if (this.failing && what.startsWith(this.failing)) throw new Error(`${what}: failed on purpose`);
+  }
+
+  /** grub.cfg at boot: a slot on trial spends a try; with none left, grub falls back and names the failed slot. */
+  boot(): void {
+    const env = this.grubenv;
+    if (env.strata_tries) {
+      if (["1", "2", "3"].includes(env.strata_tries)) env.strata_tries = String(Number(env.strata_tries) - 1);
+      else {
+        env.strata_failed = env.strata_active;
+        env.strata_active = env.strata_previous;
+        env.strata_previous = env.strata_failed;
+        env.strata_tries = "";
+      }
+    }
+    this.booted = env.strata_active === "b" ? "b" : "a";
+    this.mounted.clear();
+  }
+
+  /** strata-boot-good.service once multi-user.target is reached. */
+  markGood(): void {
+    if (this.grubenv.strata_tries && this.grubenv.strata_active === this.booted) delete this.grubenv.strata_tries;
+  }
+
+  /** The file system of a slot's partition (also where the agent mounts it). */
+  slotContent(slot: SlotName): string {
+    return path.join(this.dir, `strata-${slot}`);
+  }
+
+  async readCmdline() {
+    return `BOOT_IMAGE=/boot/vmlinuz root=PARTUUID=0000 ro rootwait panic=30 quiet strata.slot=${this.booted} strata.state=PARTUUID=0005\n`;
+  }
+  async partition(name: string) {
+    return this.partitions.has(name) ? `/dev/disk/by-partlabel/${name}` : null;
+  }
+  async mountEsp() {
+    this.call("mountEsp");
+    return this.esp;
+  }
+  slotMountPoint(slot: SlotName) {
+    return this.slotContent(slot);
+  }
+  async makeFilesystem(device: string, label: string) {
+    this.call(`mkfs ${label} ${device}`);
+    if ([...this.mounted.values()].includes(device)) throw new Error(`${device} is mounted; will not make a filesystem here!`);
+    const slot = label.slice("strata-".length) as SlotName;
+    if (slot === this.booted) throw new Error(`the test's agent formatted the running slot ${slot}`);
+    fs.rmSync(this.slotContent(slot), { recursive: true, force: true });
+    fs.mkdirSync(this.slotContent(slot), { recursive: true });
+  }
+  async mount(device: string, dir: string) {
+    this.call(`mount ${device} ${dir}`);
+    this.mounted.set(dir, device);
+  }
+  async unmount(dir: string) {
+    if (!this.mounted.has(dir)) return;
+    this.call(`umount ${dir}`);
+    this.mounted.delete(dir);
+  }
+  async sync() {
+    this.call("sync");
+  }
+  async readGrubenv(file: string) {
+    this.expectGrubenv(file);
+    return { ...this.grubenv };
+  }
+  async setGrubenv(file: string, values: Record<string, string>) {
+    this.expectGrubenv(file);
+    this.call(`grub-editenv set ${Object.entries(values).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+    Object.assign(this.grubenv, values);
+  }
+  async unsetGrubenv(file: string, names: string[]) {
+    this.expectGrubenv(file);
+    this.call(`grub-editenv unset ${names.join(" ")}`);
+    for (const name of names) delete this.grubenv[name];
+  }
+  async reboot() {
+    this.call("reboot");
+    this.reboots++;
+  }
+  async readOsRelease() {
+    return this.osRelease;
+  }
+
+  private expectGrubenv(file: string) {
+    if (file !== path.join(this.esp, "grub", "grubenv")) throw new Error(`grub-editenv on ${file}, not the ESP's grubenv`);
   }
 }

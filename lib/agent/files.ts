@@ -6,15 +6,16 @@ import path from "node:path";
  * Replaces `file` with `content` so that a reader (or a reboot) sees the old file or the new one,
  * never a half-written one: write a temporary file beside it, flush it, rename it over, flush the
  * directory. Devices lose power; the state file and the active marker must not end up empty.
+ * `mode` null leaves the mode alone, for file systems without Unix modes (FAT refuses most chmods).
  */
-export async function writeFileAtomic(file: string, content: string | Buffer, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(file: string, content: string | Buffer, mode: number | null = 0o644): Promise<void> {
   const temporary = `${file}.tmp`;
   await fs.rm(temporary, { force: true });
-  const handle = await fs.open(temporary, "wx", mode);
+  const handle = await fs.open(temporary, "wx", mode ?? 0o644);
   try {
     await handle.writeFile(content);
     // The umask may have narrowed the mode given to open; a state file must not be wider or narrower than asked.
-    await handle.chmod(mode);
+    if (mode !== null) await handle.chmod(mode);
     await handle.sync();
   } finally {
     await handle.close();

@@ -19,7 +19,7 @@ describe("lockRoot", () => {
   it("lets one agent hold a root and frees it on release", () => {
     const root = tempRoot();
     const release = lockRoot(root);
-    expect(fs.readFileSync(path.join(root, "agent.lock"), "utf8").trim()).toBe(String(process.pid));
+    expect(fs.readFileSync(path.join(root, "agent.lock"), "utf8").split("\n")[0]).toBe(String(process.pid));
     release();
     expect(fs.existsSync(path.join(root, "agent.lock"))).toBe(false);
     lockRoot(root)();
@@ -36,7 +36,19 @@ describe("lockRoot", () => {
       await new Promise((resolve) => other.once("exit", resolve));
     }
     const release = lockRoot(root);
-    expect(fs.readFileSync(path.join(root, "agent.lock"), "utf8").trim()).toBe(String(process.pid));
+    expect(fs.readFileSync(path.join(root, "agent.lock"), "utf8").split("\n")[0]).toBe(String(process.pid));
     release();
+  });
+
+  it.runIf(fs.existsSync("/proc/sys/kernel/random/boot_id"))("takes over a lock of an earlier boot, even when its pid is alive now", () => {
+    const root = tempRoot();
+    const bootId = fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    // pid 1 is always alive; in the boot before, it was another agent's number too.
+    fs.writeFileSync(path.join(root, "agent.lock"), "1\n00000000-0000-0000-0000-000000000000\n");
+    const release = lockRoot(root);
+    expect(fs.readFileSync(path.join(root, "agent.lock"), "utf8")).toBe(`${process.pid}\n${bootId}\n`);
+    release();
+    fs.writeFileSync(path.join(root, "agent.lock"), `1\n${bootId}\n`);
+    expect(() => lockRoot(root)).toThrow(`another agent (pid 1) is running on ${root}`);
   });
 });

@@ -1,6 +1,7 @@
 // Pulls an image by digest from its registry (OCI distribution API) into a slot: manifest, config and every layer verified.
 import { createGunzip } from "node:zlib";
 import { RegistryClient, parseRegistry, type FetchedManifest, type RegistryCredentials } from "../registry";
+import type { RegistryMirrors } from "./mirror";
 import { formatImageReference, parseImageReference, type ImageReference } from "./reference";
 import { SlotUnpacker, type UnpackStats } from "./unpack";
 
@@ -25,6 +26,8 @@ export interface PullOptions {
   /** The (empty) passive slot directory. */
   slot: string;
   credentials: RegistryCredentials | null;
+  /** Registries to reach at another address (--registry-mirror). */
+  mirrors?: RegistryMirrors;
   /** Keep the layers' owners (needs root). */
   chown: boolean;
   log: (line: string) => void;
@@ -39,17 +42,20 @@ export interface PulledImage {
   stats: UnpackStats;
 }
 
-export function registryClientFor(ref: ImageReference, credentials: RegistryCredentials | null): RegistryClient {
+export function registryClientFor(ref: ImageReference, credentials: RegistryCredentials | null, mirrors?: RegistryMirrors): RegistryClient {
+  // A mirror replaces the whole endpoint, so errors name the address actually tried. Blobs and manifests are
+  // still checked against the digests the signed document names, so a mirror cannot serve other content.
+  const mirror = mirrors?.get(ref.registry);
   // Credentials are always passed (null for anonymous): the registry client would otherwise look for
   // the portal's REGISTRY_* variables and a docker config, which a device has no business reading.
-  return new RegistryClient(parseRegistry(ref.registry), { credentials });
+  return new RegistryClient(parseRegistry(mirror ?? ref.registry), { credentials });
 }
 
 /** The digest a reference points at now: its own digest, or what the registry says its tag is (a pinned tag). */
-export async function resolveDigest(image: string, credentials: RegistryCredentials | null): Promise<string> {
+export async function resolveDigest(image: string, credentials: RegistryCredentials | null, mirrors?: RegistryMirrors): Promise<string> {
   const ref = parseImageReference(image);
   if (ref.digest) return ref.digest;
-  const found = await registryClientFor(ref, credentials).headManifest(ref.repository, ref.tag!);
+  const found = await registryClientFor(ref, credentials, mirrors).headManifest(ref.repository, ref.tag!);
   if (!found) throw new Error(`the registry has no image ${image}`);
   return found.digest;
 }
@@ -59,7 +65,7 @@ export async function pullImage(opts: PullOptions): Promise<PulledImage> {
   if (ref.digest && opts.digest && ref.digest !== opts.digest) {
     throw new Error(`the target image ${opts.image} and the target digest ${opts.digest} disagree`);
   }
-  const client = registryClientFor(ref, opts.credentials);
+  const client = registryClientFor(ref, opts.credentials, opts.mirrors);
   const wanted = opts.digest ?? ref.digest ?? ref.tag!;
   const name = formatImageReference({ ...ref, tag: null, digest: null });
 

@@ -1,4 +1,5 @@
-// The A/B layout under --root: slots/a and slots/b, the `active` marker naming one, and a record of what each slot holds.
+// The A/B layout under --root: slots/a and slots/b, the `active` marker naming one, and a record of what each slot holds
+// (in disk mode only the records: the slots are partitions, and grub's environment names the active one; see disk.ts).
 //
 // An upgrade only ever writes the passive slot, and the one step that changes what boots is the
 // atomic rename of the marker, so a failed or interrupted upgrade leaves the active slot as it was.
@@ -64,7 +65,7 @@ async function readRecord(root: string, slot: SlotName): Promise<SlotRecord | nu
  * is half written, the agent must not believe it holds the image the record names.
  */
 export async function clearSlot(root: string, slot: SlotName): Promise<string> {
-  await fs.rm(recordFile(root, slot), { force: true });
+  await forgetSlot(root, slot);
   const dir = slotDir(root, slot);
   await removeTree(dir);
   await fs.mkdir(dir, { recursive: true, mode: 0o755 });
@@ -72,8 +73,17 @@ export async function clearSlot(root: string, slot: SlotName): Promise<string> {
 }
 
 export async function recordSlot(root: string, slot: SlotName, record: SlotRecord): Promise<void> {
+  // In disk mode nothing else makes slots/: the slots are partitions.
+  await fs.mkdir(path.dirname(recordFile(root, slot)), { recursive: true });
   await writeFileAtomic(recordFile(root, slot), `${JSON.stringify(record, null, 2)}\n`);
 }
+
+/** Forgets what a slot holds, before its content is replaced (disk mode: before its partition is formatted). */
+export async function forgetSlot(root: string, slot: SlotName): Promise<void> {
+  await fs.rm(recordFile(root, slot), { force: true });
+}
+
+export const otherSlot = (slot: SlotName): SlotName => (slot === "a" ? "b" : "a");
 
 /** Makes `slot` the active one: the marker is replaced by rename, so it always names one whole slot. */
 export async function switchActive(root: string, slot: SlotName): Promise<void> {

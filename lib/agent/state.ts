@@ -6,6 +6,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { ChannelTarget } from "./document";
 import { writeFileAtomic } from "./files";
+import type { SlotName } from "./slots";
 
 export interface AgentState {
   /** The portal's base URL the device registered with; --server overrides it. */
@@ -26,6 +27,23 @@ export interface AgentState {
   lastTarget: ChannelTarget | null;
   /** The last report the portal took, so a success that could not be sent is sent on a later cycle. */
   lastReport: { result: "success" | "failure"; digest: string | null } | null;
+  /**
+   * Disk mode: an image installed into a slot that grub boots on trial, until a later cycle sees how that went
+   * (the slot booted and was marked good, or grub fell back). Absent in state files of older agents.
+   */
+  pendingBoot?: PendingBoot | null;
+  /** Disk mode: images that did not boot (grub fell back from them); not installed again. Newest last, at most 20. */
+  failedDigests?: string[];
+}
+
+export interface PendingBoot {
+  slot: SlotName;
+  digest: string;
+  image: string;
+  version: string | null;
+  releaseId: string | null;
+  /** When it was installed: the slot record's installedAt once it is confirmed. */
+  since: string;
 }
 
 export const stateFile = (root: string) => path.join(root, "agent.json");
