@@ -52,6 +52,19 @@ export function CatalogForms({ entries, onPlace }: { entries: CatalogEntrySummar
         return { cmdline: String(form.get("cmdline") ?? "") };
       case "hostname-timezone":
         return { hostname: String(form.get("hostname") ?? ""), timezone: String(form.get("timezone") ?? "") || "UTC" };
+      case "device-agent": {
+        const text = (name: string) => String(form.get(name) ?? "").trim();
+        // Empty optional fields are left out; an empty number field takes the default.
+        const number = (name: string, fallback: number) => (text(name) === "" ? fallback : Number(text(name)));
+        return {
+          portalUrl: text("portalUrl"),
+          ...(text("caPem") ? { caPem: text("caPem") } : {}),
+          registrationToken: text("registrationToken"),
+          ...(text("registryMirror") ? { registryMirror: text("registryMirror") } : {}),
+          intervalSeconds: number("intervalSeconds", 300),
+          bootTries: number("bootTries", 2),
+        };
+      }
       default:
         return {};
     }
@@ -170,6 +183,54 @@ export function CatalogForms({ entries, onPlace }: { entries: CatalogEntrySummar
         <div key="hostname" className="grid gap-3 sm:grid-cols-2">
           <Field label="Hostname" name="hostname" placeholder="kiosk-01" autoComplete="off" error={fieldError("hostname")} />
           <Field label="Timezone" name="timezone" defaultValue="UTC" placeholder="Europe/Berlin" autoComplete="off" hint="UTC or Area/City." error={fieldError("timezone")} />
+        </div>
+      );
+      break;
+    case "device-agent":
+      fields = (
+        <div key="device-agent" className="space-y-3">
+          <Field label="Portal URL" name="portalUrl" type="url" placeholder="https://portal.example:3443" autoComplete="off" hint="The portal as devices reach it." error={fieldError("portalUrl")} />
+          <TextareaField
+            label="Portal CA certificate"
+            name="caPem"
+            mono
+            rows={4}
+            spellCheck={false}
+            placeholder="-----BEGIN CERTIFICATE-----"
+            hint="PEM of the CA that signed the portal's certificate. Leave it empty when a public CA did."
+            error={fieldError("caPem")}
+          />
+          <Field
+            label="Registration token"
+            name="registrationToken"
+            placeholder="strata_reg_…"
+            autoComplete="off"
+            spellCheck={false}
+            hint="Made on the channel's page. It is stored in the image: give it a maximum number of uses."
+            error={fieldError("registrationToken")}
+          />
+          <Field
+            label="Registry mirror"
+            name="registryMirror"
+            placeholder="127.0.0.1:5000=http://10.0.2.2:5000"
+            autoComplete="off"
+            spellCheck={false}
+            hint="Optional: <registry host>=<URL>, when devices reach the registry at another address than image references name."
+            error={fieldError("registryMirror")}
+          />
+          <div className="grid gap-3 sm:grid-cols-2">
+            <Field label="Poll interval (seconds)" name="intervalSeconds" type="number" min={10} max={86400} defaultValue={300} hint="10 to 86400." error={fieldError("intervalSeconds")} />
+            <Field
+              label="Boot tries"
+              name="bootTries"
+              type="number"
+              min={1}
+              max={3}
+              defaultValue={2}
+              hint="Boots a new image gets to reach multi-user.target before the device goes back to the previous one (1 to 3)."
+              error={fieldError("bootTries")}
+            />
+          </div>
         </div>
       );
       break;

@@ -1,16 +1,18 @@
 import { describe, expect, test } from "vitest";
 import { NotFoundError, ValidationError } from "../errors";
+import { parseCommandLine } from "../agent/cli";
 import {
   CATALOG,
   buildCatalogLayer,
   debianPackagesLayer,
+  deviceAgentLayer,
   hostnameTimezoneLayer,
   kernelCmdlineLayer,
   layerName,
   systemdUnitsLayer,
   usersLayer,
 } from "./catalog";
-import { loadBundledBaseManifests } from "./base";
+import { latestBundledBaseManifest, loadBundledBaseManifests } from "./base";
 import { checkOrder } from "./order";
 import { PackageDefinitionSchema, type PackageDefinition } from "./schema";
 
@@ -30,10 +32,23 @@ function invalid(fn: () => unknown): string {
   throw new Error("expected a ValidationError");
 }
 
-/** Every generated layer must be a valid definition that fits on top of the bundled base. */
+// A throwaway self-signed CA (openssl req -x509, EC P-256); its key was never kept.
+const CA_PEM = `-----BEGIN CERTIFICATE-----
+MIIBiTCCAS+gAwIBAgIUcHFhUa3EQaqc465JrLNQQAOwfEAwCgYIKoZIzj0EAwIw
+GTEXMBUGA1UEAwwOU3RyYXRhIHRlc3QgQ0EwIBcNMjYxMjAyMDYwNjU2WhgPMjEy
+NjExMDgwNjA2NTZaMBkxFzAVBgNVBAMMDlN0cmF0YSB0ZXN0IENBMFkwEwYHKoZI
+zj0CAQYIKoZIzj0DAQcDQgAEZtKAVgBwzmR7zEP6EBS3rJnVwOmksuRpDSscbLJy
+qhhB6eP2CsKqpZ+gMQ0kQHIYYP29N+jbH6QCHLhSqoKXdaNTMFEwHQYDVR0OBBYE
+FDRUtv9UD4LKJJIVVlHDwxEXnZt1MB8GA1UdIwQYMBaAFDRUtv9UD4LKJJIVVlHD
+wxEXnZt1MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIhAL5+L5sC
+5BYHNT9umHvbhiAAkO8PKDVpTtAikg582lilAiAsd3eVPSRKK3uotAj1RA9TlwtO
+iUzgIR+iCnIxI2IPYQ==
+-----END CERTIFICATE-----`;
+
+/** Every generated layer must be a valid definition that fits on top of the latest bundled base. */
 async function expectFitsOnBase(layer: PackageDefinition) {
   expect(PackageDefinitionSchema.parse(layer)).toEqual(layer);
-  const [base] = await loadBundledBaseManifests();
+  const base = await latestBundledBaseManifest();
   expect(checkOrder([...base.packages, layer])).toEqual([]);
 }
 
@@ -189,9 +204,109 @@ describe("hostname and timezone", () => {
   });
 });
 
+describe("strata device agent", () => {
+  const AGENT = "#!/usr/bin/env node\n// strata-agent (test stand-in)\n";
+  const input = {
+    portalUrl: "https://10.0.2.2:3443/",
+    caPem: `${CA_PEM}\n`,
+    registrationToken: "strata_reg_AbC-123_x",
+    registryMirror: "127.0.0.1:5055=http://10.0.2.2:5055",
+    intervalSeconds: 10,
+    bootTries: 1,
+  };
+  const file = (layer: PackageDefinition, path: string) => layer.files.find((f) => f.path === path);
+
+  /** The agent's arguments as systemd starts it: the unit's ExecStart with the environment file's values. */
+  function agentArguments(layer: PackageDefinition): string[] {
+    const env = new Map(file(layer, "/etc/strata/agent.env")!.content.split("\n").filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const));
+    const execStart = /^ExecStart=(.*)$/m.exec(file(layer, "/etc/systemd/system/strata-agent.service")!.content)![1];
+    const words = execStart.split(" ").flatMap((word) => {
+      if (/^\$\{\w+\}$/.test(word)) return [env.get(word.slice(2, -1))!]; // ${VAR}: one argument
+      if (/^\$\w+$/.test(word)) return (env.get(word.slice(1)) ?? "").split(" ").filter(Boolean); // $VAR: split at spaces
+      return [word.replace("%H", "kiosk").replace("%m", "0123456789abcdef0123456789abcdef")];
+    });
+    expect(words.slice(0, 2)).toEqual(["/usr/bin/node", "/usr/lib/strata/agent.mjs"]);
+    return words.slice(2);
+  }
+
+  test("ships the agent, its settings, the CA and the token, and a service that runs it in disk mode", async () => {
+    const layer = deviceAgentLayer(input, { agentBundle: AGENT });
+    expect(layer).toMatchObject({ category: "layer", name: "device-agent", requires: ["system/systemd", "system/boot"] });
+    expect(layer.files.map((f) => [f.path, f.mode])).toEqual([
+      ["/usr/lib/strata/agent.mjs", "0755"],
+      ["/etc/strata/agent.env", "0644"],
+      ["/etc/strata/portal-ca.pem", "0644"],
+      ["/etc/strata/registration-token", "0600"],
+      ["/etc/systemd/system/strata-agent.service", "0644"],
+    ]);
+    expect(file(layer, "/usr/lib/strata/agent.mjs")!.content).toBe(AGENT);
+    expect(file(layer, "/etc/strata/portal-ca.pem")!.content).toBe(`${CA_PEM}\n`);
+    expect(file(layer, "/etc/strata/registration-token")!.content).toBe("strata_reg_AbC-123_x\n");
+    const unit = file(layer, "/etc/systemd/system/strata-agent.service")!.content;
+    expect(unit).toContain("After=network-online.target strata-boot-good.service\n");
+    expect(unit).toContain("Wants=network-online.target\n");
+    expect(unit).toContain("Restart=always\n");
+    expect(unit).toContain("WantedBy=multi-user.target\n");
+    expect(layer.steps).toEqual([
+      "apt-get update",
+      "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs e2fsprogs",
+      "apt-get clean",
+      "rm -rf /var/lib/apt/lists/*",
+      "node /usr/lib/strata/agent.mjs --version",
+      "systemctl enable strata-agent.service",
+    ]);
+    await expectFitsOnBase(layer);
+    // Base manifest 2 has no boot counting to rely on.
+    const v2 = (await loadBundledBaseManifests()).find((m) => m.version === "2")!;
+    expect(checkOrder([...v2.packages, layer]).map((e) => e.code)).toEqual(["unknown_requires"]);
+  });
+
+  test("the service's command line is one the agent takes", () => {
+    const command = parseCommandLine(agentArguments(deviceAgentLayer(input, { agentBundle: AGENT })), {});
+    expect(command).toMatchObject({
+      action: "loop",
+      intervalSeconds: 10,
+      slots: "disk",
+      bootTries: 1,
+      options: { server: "https://10.0.2.2:3443", root: "/var/lib/strata-agent", ca: "/etc/strata/portal-ca.pem", tokenFile: "/etc/strata/registration-token", name: "kiosk-0123456789abcdef0123456789abcdef" },
+    });
+    if (command.action !== "loop") throw new Error("expected loop");
+    expect([...command.options.registryMirrors]).toEqual([["127.0.0.1:5055", "http://10.0.2.2:5055"]]);
+  });
+
+  test("the CA and the mirror are optional; the interval and boot tries have defaults", () => {
+    const layer = deviceAgentLayer({ portalUrl: "https://portal.example", registrationToken: "strata_reg_x" }, { agentBundle: AGENT });
+    expect(file(layer, "/etc/strata/portal-ca.pem")).toBeUndefined();
+    expect(file(layer, "/etc/strata/agent.env")!.content).toBe(
+      '# Written by the Strata "device agent" layer; read by strata-agent.service. Edits here persist on the device.\n' +
+        "STRATA_PORTAL_URL=https://portal.example\nSTRATA_AGENT_INTERVAL=300\nSTRATA_BOOT_TRIES=2\nSTRATA_AGENT_OPTIONS=\n",
+    );
+    expect(parseCommandLine(agentArguments(layer), {})).toMatchObject({ intervalSeconds: 300, bootTries: 2, options: { ca: undefined } });
+  });
+
+  test("refuses what would not work on a device", () => {
+    const bad = (change: Record<string, unknown>) => invalid(() => deviceAgentLayer({ ...input, ...change }, { agentBundle: AGENT }));
+    expect(bad({ portalUrl: "http://portal.example" })).toMatch(/^portalUrl: the portal URL is https:\/\/host/);
+    expect(bad({ portalUrl: "https://portal.example/?a=$(reboot)" })).toMatch(/^portalUrl:/);
+    expect(bad({ registrationToken: "strata_dev_x" })).toMatch(/^registrationToken: a registration token starts with strata_reg_/);
+    expect(bad({ caPem: "not a certificate" })).toMatch(/^caPem: paste the CA certificate in PEM form/);
+    expect(bad({ caPem: `${CA_PEM}\n-----BEGIN PRIVATE KEY-----\nMIG…\n-----END PRIVATE KEY-----\n` })).toMatch(/^caPem: only certificates/);
+    expect(bad({ caPem: CA_PEM.replace("MIIBiTCC", "MIIBiTDD") })).toMatch(/^caPem: certificate 1 does not parse/);
+    expect(bad({ registryMirror: "127.0.0.1:5055" })).toMatch(/^registryMirror: a registry mirror is <registry host>=<URL>/);
+    expect(bad({ intervalSeconds: 5 })).toMatch(/^intervalSeconds: poll at most every 10 seconds/);
+    expect(bad({ bootTries: 4 })).toMatch(/^bootTries: a new image gets 1 to 3 boots/);
+    expect(bad({ extra: true })).toMatch(/Unrecognized key/);
+  });
+
+  test("cannot be built without the agent bundle", () => {
+    expect(() => buildCatalogLayer("device-agent", input)).toThrow(/ships the agent bundle: pass \{ agentBundle \}/);
+    expect(buildCatalogLayer("device-agent", input, { agentBundle: AGENT }).files[0].content).toBe(AGENT);
+  });
+});
+
 describe("CATALOG", () => {
   test("lists every generator with a title and description", () => {
-    expect(CATALOG.map((e) => e.id)).toEqual(["debian-packages", "users", "systemd-units", "kernel-cmdline", "hostname-timezone"]);
+    expect(CATALOG.map((e) => e.id)).toEqual(["debian-packages", "users", "systemd-units", "kernel-cmdline", "hostname-timezone", "device-agent"]);
     for (const entry of CATALOG) {
       expect(entry.title.length).toBeGreaterThan(3);
       expect(entry.description.length).toBeGreaterThan(10);

@@ -1,6 +1,7 @@
 // Ready-made layers: a form's input (validated here) becomes a package definition a customer can add without writing shell.
-import { createHash } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import { z } from "zod";
+import { parseRegistryMirror } from "../agent/mirror";
 import { parseInput } from "../validation";
 import { NotFoundError } from "../errors";
 import { PackageDefinitionSchema, type PackageDefinition, type PackageDefinitionInput } from "./schema";
@@ -264,6 +265,163 @@ export function hostnameTimezoneLayer(input: z.input<typeof HostnameTimezoneInpu
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// (f) Strata device agent
+
+/**
+ * The portal as devices reach it. Written into a systemd environment file and used as one ExecStart argument, so
+ * only the characters a normalised https URL without credentials, query or fragment has are let through.
+ */
+function portalUrlOf(value: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== "https:" || url.username || url.password || url.search || url.hash) return null;
+  const text = url.href.replace(/\/+$/, "");
+  return /^https:\/\/[A-Za-z0-9.:[\]\/_~%-]+$/.test(text) ? text : null;
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+?-----END CERTIFICATE-----/g;
+
+/** One or more PEM certificates and nothing else (a private key pasted along would end up in the image). */
+export const CertificatePemSchema = z
+  .string()
+  .trim()
+  .max(64 * 1024, "the CA certificate is at most 64 KiB")
+  .superRefine((pem, ctx) => {
+    const blocks = pem.match(PEM_CERTIFICATE) ?? [];
+    if (blocks.length === 0) {
+      ctx.addIssue({ code: "custom", message: "paste the CA certificate in PEM form: -----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----" });
+    } else if (pem.replace(PEM_CERTIFICATE, "").trim() !== "") {
+      ctx.addIssue({ code: "custom", message: "only certificates may be pasted here: the text holds something else too (a private key?)" });
+    } else {
+      blocks.forEach((block, i) => {
+        try {
+          new X509Certificate(block);
+        } catch (err) {
+          ctx.addIssue({ code: "custom", message: `certificate ${i + 1} does not parse: ${(err as Error).message}` });
+        }
+      });
+    }
+  });
+
+export const DeviceAgentInputSchema = z
+  .object({
+    portalUrl: z
+      .string()
+      .trim()
+      .max(500, "the portal URL is at most 500 characters")
+      .refine((u) => portalUrlOf(u) !== null, "the portal URL is https://host[:port] as devices reach the portal, e.g. https://portal.example:3443")
+      .transform((u) => portalUrlOf(u)!),
+    caPem: CertificatePemSchema.optional(),
+    // lib/devices/registration-tokens.ts makes them: strata_reg_ and base64url.
+    registrationToken: z
+      .string()
+      .trim()
+      .max(200, "a registration token is at most 200 characters")
+      .regex(/^strata_reg_[A-Za-z0-9_-]+$/, "a registration token starts with strata_reg_; make one on the channel's page"),
+    registryMirror: z
+      .string()
+      .trim()
+      .max(500, "the registry mirror is at most 500 characters")
+      .superRefine((value, ctx) => {
+        try {
+          parseRegistryMirror(value);
+        } catch (err) {
+          ctx.addIssue({ code: "custom", message: (err as Error).message });
+        }
+      })
+      .optional(),
+    intervalSeconds: z.number().int("the poll interval is a whole number of seconds").min(10, "poll at most every 10 seconds").max(86400, "poll at least once a day (86400 seconds)").default(300),
+    bootTries: z.number().int("boot tries is a whole number").min(1, "a new image gets 1 to 3 boots").max(3, "a new image gets 1 to 3 boots").default(2),
+  })
+  .strict();
+
+const AGENT_DIR = "/etc/strata";
+const AGENT_CA = `${AGENT_DIR}/portal-ca.pem`;
+const AGENT_TOKEN = `${AGENT_DIR}/registration-token`;
+
+// systemd expands ${VAR} from the environment file as one argument, and $VAR as zero or more (split at spaces):
+// the optional flags live in STRATA_AGENT_OPTIONS.
+const AGENT_UNIT = `# Written by the Strata "device agent" layer: keeps this device on the image its channel names.
+[Unit]
+Description=Strata device agent
+ConditionKernelCommandLine=strata.slot
+Wants=network-online.target
+After=network-online.target strata-boot-good.service
+# multi-user.target wants this unit and strata-boot-good.service runs after multi-user.target: without this the
+# target would wait for the agent (its default ordering) while the agent waits for boot-good, a cycle.
+After=multi-user.target
+
+[Service]
+EnvironmentFile=${AGENT_DIR}/agent.env
+ExecStart=/usr/bin/node /usr/lib/strata/agent.mjs --server \${STRATA_PORTAL_URL} --root /var/lib/strata-agent --disk --token-file ${AGENT_TOKEN} --name %H-%m --interval \${STRATA_AGENT_INTERVAL} --boot-tries \${STRATA_BOOT_TRIES} $STRATA_AGENT_OPTIONS
+Restart=always
+RestartSec=30
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+/** What buildCatalogLayer needs besides the form for some entries. */
+export interface CatalogContext {
+  /** The device agent as one file (lib/agent/bundle.ts, agentBundleSource): the device-agent layer ships it. */
+  agentBundle?: string;
+}
+
+/**
+ * Fixed name: one agent per device. The agent runs in disk mode (partitions strata-a/strata-b, grub's boot
+ * counting from base manifest 3's system/boot), registers at first start with the token and the name
+ * <hostname>-<machine id>, and reports to the portal.
+ */
+export function deviceAgentLayer(input: z.input<typeof DeviceAgentInputSchema>, context: CatalogContext = {}): PackageDefinition {
+  const data = parseInput(DeviceAgentInputSchema, input);
+  if (!context.agentBundle) {
+    throw new Error('the "device-agent" catalog layer ships the agent bundle: pass { agentBundle } (agentBundleSource() of lib/agent/bundle.ts) to buildCatalogLayer');
+  }
+  const mirror = data.registryMirror ? parseRegistryMirror(data.registryMirror) : null;
+  const options = [...(data.caPem ? ["--ca", AGENT_CA] : []), ...(mirror ? ["--registry-mirror", `${mirror.host}=${mirror.url}`] : [])];
+  const env = [
+    '# Written by the Strata "device agent" layer; read by strata-agent.service. Edits here persist on the device.',
+    `STRATA_PORTAL_URL=${data.portalUrl}`,
+    `STRATA_AGENT_INTERVAL=${data.intervalSeconds}`,
+    `STRATA_BOOT_TRIES=${data.bootTries}`,
+    `STRATA_AGENT_OPTIONS=${options.join(" ")}`,
+    // A registry whose certificate comes from the same CA as the portal's.
+    ...(data.caPem ? [`NODE_EXTRA_CA_CERTS=${AGENT_CA}`] : []),
+    "",
+  ].join("\n");
+  return definition({
+    name: "device-agent",
+    description:
+      `Strata device agent: polls ${data.portalUrl} every ${data.intervalSeconds} s and installs what the channel names into the other ` +
+      `A/B slot, which then gets ${data.bootTries} boot${data.bootTries === 1 ? "" : "s"} to reach multi-user.target. The registration ` +
+      "token is in the image: give it a maximum number of uses.",
+    requires: ["system/systemd", "system/boot"],
+    files: [
+      { path: "/usr/lib/strata/agent.mjs", mode: "0755", content: context.agentBundle },
+      { path: `${AGENT_DIR}/agent.env`, mode: "0644", content: env },
+      ...(data.caPem ? [{ path: AGENT_CA, mode: "0644", content: `${data.caPem}\n` }] : []),
+      { path: AGENT_TOKEN, mode: "0600", content: `${data.registrationToken}\n` },
+      { path: "/etc/systemd/system/strata-agent.service", mode: "0644", content: AGENT_UNIT },
+    ],
+    steps: [
+      "apt-get update",
+      // e2fsprogs: the agent formats the other slot with mkfs.ext4.
+      "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs e2fsprogs",
+      "apt-get clean",
+      "rm -rf /var/lib/apt/lists/*",
+      // The bundle runs on this Debian's Node (it targets Node 18, bookworm's).
+      "node /usr/lib/strata/agent.mjs --version",
+      "systemctl enable strata-agent.service",
+    ],
+    excludes: ["^/var/cache/apt/", "^/var/lib/apt/lists/", "^/var/log/"],
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // The catalog
 
 export interface CatalogEntry<S extends z.ZodType = z.ZodType> {
@@ -272,7 +430,7 @@ export interface CatalogEntry<S extends z.ZodType = z.ZodType> {
   description: string;
   /** Validates the form input; errors carry the field path. */
   input: S;
-  build: (input: z.input<S>) => PackageDefinition;
+  build: (input: z.input<S>, context: CatalogContext) => PackageDefinition;
 }
 
 const entry = <S extends z.ZodType>(e: CatalogEntry<S>) => e as unknown as CatalogEntry;
@@ -313,13 +471,24 @@ export const CATALOG: ReadonlyArray<CatalogEntry> = [
     input: HostnameTimezoneInputSchema,
     build: hostnameTimezoneLayer,
   }),
+  entry({
+    id: "device-agent",
+    title: "Strata device agent",
+    description:
+      "Keep devices on the image their channel names: the agent registers with a registration token, polls the portal, installs new releases into the other A/B slot and falls back when one does not boot. Needs base manifest 3.",
+    input: DeviceAgentInputSchema,
+    build: deviceAgentLayer,
+  }),
 ];
 
-/** Builds the layer of catalog entry `id` from untrusted input; ValidationError names the bad field. */
-export function buildCatalogLayer(id: string, input: unknown): PackageDefinition {
+/**
+ * Builds the layer of catalog entry `id` from untrusted input; ValidationError names the bad field. `context`
+ * carries what some entries ship besides the form (device-agent: the agent bundle).
+ */
+export function buildCatalogLayer(id: string, input: unknown, context: CatalogContext = {}): PackageDefinition {
   const found = CATALOG.find((e) => e.id === id);
   if (!found) throw new NotFoundError(`no catalog entry "${id}"; known: ${CATALOG.map((e) => e.id).join(", ")}`);
-  return found.build(input as never);
+  return found.build(input as never, context);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
