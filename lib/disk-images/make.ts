@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
@@ -57,7 +58,7 @@ export interface DiskImageDeps {
 
 /** The bundled script and grub configuration, read next to this module (lib/disk-images/). */
 function bundledFile(name: string): Buffer {
-  const candidates = [path.join(process.cwd(), "lib", "disk-images", name), path.join(__dirname, name)];
+  const candidates = [path.join(path.dirname(fileURLToPath(import.meta.url)), name), path.join(process.cwd(), "lib", "disk-images", name)];
   for (const file of candidates) if (fs.existsSync(file)) return fs.readFileSync(file);
   throw new Error(`cannot find lib/disk-images/${name}`);
 }
