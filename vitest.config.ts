@@ -12,7 +12,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["lib/**/*.test.ts", "workers/**/*.test.ts", "scripts/**/*.test.ts"],
-          exclude: ["**/*.int.test.ts", "node_modules/**"],
+          exclude: ["**/*.int.test.ts", "**/*.boot.test.ts", "node_modules/**"],
           environment: "node",
         },
       },
@@ -25,6 +25,18 @@ export default defineConfig({
           // One embedded PostgreSQL (and, for build tests, dockerd + registry) for the whole run.
           globalSetup: ["./lib/testing/global-setup.ts"],
           testTimeout: 120_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          // Boot tests: a disk image booted in QEMU, against the stack scripts/test.ts starts (`npm test -- boot`).
+          name: "boot",
+          include: ["lib/**/*.boot.test.ts"],
+          environment: "node",
+          testTimeout: 3_600_000,
           hookTimeout: 300_000,
           fileParallelism: false,
         },

@@ -12,7 +12,9 @@ process.chdir(root);
 const command = process.argv[2];
 const say = (msg) => console.log(`[strata] ${msg}`);
 
+/** A command on PATH, or (an absolute path) a file that exists. */
 function has(bin) {
+  if (bin.startsWith("/")) return fs.existsSync(bin);
   return spawnSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" }).status === 0;
 }
 
@@ -70,7 +72,14 @@ if (command === "up") {
   ensureDebianPackages(buildStack, { optional: true });
 } else if (command === "test") {
   // getfattr (attr): the tests also cover the opt-in overlay2 extraction, which lists opaque directories with it.
-  ensureDebianPackages([["chromium", "chromium"], ["skopeo", "skopeo"], ["getfattr", "attr"], ...buildStack], { optional: false });
+  // The boot test runs disk images in QEMU (UEFI from OVMF, BIOS from SeaBIOS) and logs in with Debian's ssh client.
+  const bootTest = [
+    ["qemu-system-x86_64", "qemu-system-x86"],
+    ["/usr/share/OVMF/OVMF_CODE.fd", "ovmf"],
+    ["ssh", "openssh-client"],
+    ["ssh-keygen", "openssh-client"],
+  ];
+  ensureDebianPackages([["chromium", "chromium"], ["skopeo", "skopeo"], ["getfattr", "attr"], ...bootTest, ...buildStack], { optional: false });
 } else {
   console.error("usage: bootstrap.mjs up|test");
   process.exit(2);

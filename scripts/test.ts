@@ -1,5 +1,6 @@
 // `npm test`: unit and integration tests (vitest, real PostgreSQL, dockerd and registry), then browser tests
-// (Playwright on Debian's Chromium) against the real web server and worker. Stops everything it started.
+// (Playwright on Debian's Chromium) and boot tests (QEMU) against the real web server and worker. Stops everything it
+// started. `npm test -- unit`, `integration`, `browser`, `boot` or `typecheck` run only those suites.
 import fs from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
@@ -47,7 +48,8 @@ async function startStack(): Promise<Record<string, string>> {
   return { REGISTRY_URL: registry.url };
 }
 
-async function browserTests(stackEnv: Record<string, string>): Promise<number> {
+/** The web server and a worker on a fresh database, as users get them; shared by the browser and the boot tests. */
+async function startPortal(stackEnv: Record<string, string>): Promise<NodeJS.ProcessEnv> {
   fs.rmSync(E2E.dataDir, { recursive: true, force: true });
   fs.mkdirSync(E2E.dataDir, { recursive: true });
   const pg = await startEmbeddedPostgres({ root: path.join(E2E.dataDir, "postgres"), port: E2E.pgPort });
@@ -70,11 +72,23 @@ async function browserTests(stackEnv: Record<string, string>): Promise<number> {
     NEXTAUTH_URL: baseUrl,
     STRATA_ADMIN_EMAIL: E2E.adminEmail,
     STRATA_LOG_REQUESTS: "0",
+    // Virtual machines of the boot test reach this host as 10.0.2.2 (QEMU user-mode networking).
+    TLS_HOSTS: "10.0.2.2",
   };
   const children: Managed[] = [startProcess("web", "scripts/web.ts", env), startProcess("worker", "workers/index.ts", env)];
   for (const child of children) stops.push(() => child.stop());
   await waitFor("the web server", () => httpsAnswers(`${baseUrl}/api/health`), 120_000);
-  return run(path.resolve("node_modules/.bin/playwright"), ["test", ...specs], { ...env, BASE_URL: baseUrl, E2E_ADMIN_EMAIL: E2E.adminEmail, E2E_ADMIN_PASSWORD: E2E.adminPassword });
+  return { ...env, BASE_URL: baseUrl, E2E_ADMIN_EMAIL: E2E.adminEmail, E2E_ADMIN_PASSWORD: E2E.adminPassword };
+}
+
+function browserTests(env: NodeJS.ProcessEnv): Promise<number> {
+  return run(path.resolve("node_modules/.bin/playwright"), ["test", ...specs], env);
+}
+
+/** Builds the base manifest with its kernel, makes a disk image and boots it in QEMU (lib/**\/*.boot.test.ts). */
+function bootTests(env: NodeJS.ProcessEnv): Promise<number> {
+  const ca = path.join(E2E.dataDir, "tls", "ca.pem");
+  return run("node_modules/.bin/vitest", ["run", "--project", "boot"], { ...env, NODE_ENV: "test", NODE_EXTRA_CA_CERTS: ca, STRATA_PORTAL_URL: env.BASE_URL });
 }
 
 async function main(): Promise<number> {
@@ -84,7 +98,11 @@ async function main(): Promise<number> {
   const env = { ...process.env, ...stackEnv };
   if (only("unit") && (await run("node_modules/.bin/vitest", ["run", "--project", "unit"], env)) !== 0) failures.push("unit");
   if (only("integration") && (await run("node_modules/.bin/vitest", ["run", "--project", "integration"], env)) !== 0) failures.push("integration");
-  if (only("browser") && (await browserTests(stackEnv)) !== 0) failures.push("browser");
+  if (only("browser") || only("boot")) {
+    const portalEnv = await startPortal(stackEnv);
+    if (only("browser") && (await browserTests(portalEnv)) !== 0) failures.push("browser");
+    if (only("boot") && (await bootTests(portalEnv)) !== 0) failures.push("boot");
+  }
   log(failures.length === 0 ? "all test suites passed" : `failed: ${failures.join(", ")}`);
   return failures.length === 0 ? 0 : 1;
 }
