@@ -59,11 +59,23 @@ export class Api {
     return this.call<T>("POST", route, body);
   }
 
+  /** The raw response, for downloads. */
+  fetch(route: string, headers: Record<string, string> = {}): Promise<Response> {
+    return fetch(`${this.base}/api/v1${route}`, { headers: { authorization: `Bearer ${this.token}`, ...headers } });
+  }
+
   private async call<T>(method: string, route: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.base}/api/v1${route}`, {
-      method,
-      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
+    const send = () =>
+      fetch(`${this.base}/api/v1${route}`, {
+        method,
+        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    // A kept-alive connection the server closed while the bench did something else (its keep-alive timeout is 5 s)
+    // fails before any answer; the request is sent again once, on a new connection.
+    const res = await send().catch((err: Error) => {
+      if (err instanceof TypeError && /other side closed|ECONNRESET|socket/i.test(String((err as Error & { cause?: unknown }).cause))) return send();
+      throw err;
     });
     const text = await res.text();
     if (!res.ok) {

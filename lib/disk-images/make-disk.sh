@@ -101,6 +101,8 @@ le 'Q<' "$bios_lba" | dd of="$DISK" bs=1 seek=$((0x5c)) conv=notrunc status=none
 le 'Q<v' "$((bios_lba + 1))" "$((core_sectors - 1))" | dd of="$GRUB_TMP/core.img" bs=1 seek=500 conv=notrunc status=none
 dd if="$GRUB_TMP/core.img" of="$DISK" bs=512 seek="$bios_lba" conv=notrunc status=none
 
+# The raw image is complete: the worker starts hashing it while the other formats are made.
+step "raw ready"
 for format in $FORMATS; do
   case $format in
     raw) ;;
@@ -111,8 +113,18 @@ for format in $FORMATS; do
   esac
 done
 case " $FORMATS " in *" raw "*) ;; *) rm -f "$DISK" ;; esac
-# The files are complete: the worker hashes them and offers them for download while the registry copies are made.
+# The files are complete: the worker hashes them and offers them for download, then says go (/work/out/.go) for the
+# registry's copies, so that the compression does not slow the hashing down (both want every core).
 step "ready"
+waited=0
+while [ ! -e "$OUT/.go" ]; do
+  sleep 0.2
+  waited=$((waited + 1))
+  if [ "$waited" -gt 9000 ]; then
+    echo "the worker did not take the files within 30 minutes" >&2
+    exit 1
+  fi
+done
 
 # What the registry holds: each file zstd-compressed (a raw image is mostly empty space; nobody should store that).
 for format in $FORMATS; do
