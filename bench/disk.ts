@@ -9,7 +9,8 @@
 //      default size, polled every 200 ms until it has succeeded (downloadable). Each round asks for a size one MiB
 //      larger, so that each makes a new image rather than finding the previous one. Baseline, in the same round on
 //      the same engine: `docker export <container of the same image> | tar -x` and `mke2fs -d` of that folder into a
-//      file of the image's slot size: the root filesystem as a file system, nothing else. Target ≤ 1.5×.
+//      file of the image's slot size: the root filesystem as a file system, nothing else. Target ≤ 1.5×. Each side
+//      starts after a `sync` (untimed), so neither pays for the other's writes.
 //      Publishing to the registry (zstd copies, after the image is downloadable) is printed for information.
 //   2. Booting: the qcow2 file downloaded through the API, booted with QEMU under UEFI (OVMF), from QEMU's start to ssh
 //      answering as the flavour's user. Targets: < 60 s under TCG on 2 cores, < 10 s with KVM (used only when a KVM
@@ -140,11 +141,17 @@ runBench(async (teardown) => {
       baseline.push(seconds);
       log(`round ${round + 1}: docker export | tar -x; mke2fs -d: ${s(seconds)}`);
     };
+    // Each side starts with nothing left to write back from the one before (both write hundreds of MB to disk).
+    const settle = () => spawnSync("sync");
     if (round % 2 === 0 && first) {
+      settle();
       measureBaseline();
+      settle();
       await measureOurs();
     } else {
+      settle();
       await measureOurs();
+      settle();
       measureBaseline();
     }
   }

@@ -1,9 +1,10 @@
 // Disk image downloads over HTTP, without the framework: the status, headers and byte stream for one GET or HEAD of a
 // made file. Files are content-addressed, so the ETag is the digest and never changes; one byte range gives 206,
-// a range outside the file 416. The bytes come from this node's store, else from the registry's blob.
+// a range outside the file 416. The bytes come from this node's store, else from the registry's compressed copy.
 import fs from "node:fs";
 import { Readable } from "node:stream";
 import parseRange from "range-parser";
+import { sliceStream } from "../api/slice-stream";
 import { NotFoundError } from "../errors";
 
 export interface DownloadFile {
@@ -37,18 +38,6 @@ export interface Served {
 // Private: the file belongs to one organisation, so a shared cache must not keep it; the browser may, for good.
 const CACHE_CONTROL = "private, max-age=31536000, immutable";
 
-/** Bytes [start, end] of a stream that begins at byte 0; stops reading it (and so the transfer) once the range is out. */
-async function* slice(source: Readable, start: number, end: number): AsyncGenerator<Buffer> {
-  let offset = 0;
-  for await (const chunk of source as AsyncIterable<Buffer>) {
-    const from = Math.max(0, start - offset);
-    const to = Math.min(chunk.length, end + 1 - offset);
-    offset += chunk.length;
-    if (to > from) yield chunk.subarray(from, to);
-    if (offset > end) return;
-  }
-}
-
 /** `"sha256:…"`, `W/"sha256:…"` or `*` in an If-None-Match list. */
 function matches(list: string, etag: string): boolean {
   return list.split(",").some((t) => {
@@ -73,7 +62,7 @@ async function open(file: DownloadFile, sources: DownloadSources, start: number,
     const whole = await sources.openRemote();
     if (start === 0 && end === file.size - 1) return whole;
     // The registry client has no ranged read: skip to `start` and stop after `end` (leaving early destroys the stream).
-    return Readable.from(slice(whole, start, end));
+    return Readable.from(sliceStream(whole, start, end));
   }
   throw new NotFoundError(`The file ${file.digest} is neither on this server nor in the registry; ask for a new disk image.`);
 }

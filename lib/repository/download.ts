@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import { Readable } from "node:stream";
 import parseRange from "range-parser";
+import { sliceStream } from "../api/slice-stream";
 import { ArtefactStore, artefactRoot } from "../builder/artefact-store";
 import { config } from "../config";
 import { RegistryClient } from "../registry/client";
@@ -11,18 +12,6 @@ import { NotFoundError } from "../errors";
 import type { ArtefactDownload } from "./queries";
 
 const CACHE_CONTROL = "public, max-age=31536000, immutable";
-
-/** Bytes [start, end] of a stream that begins at byte 0; stops reading it (and so the download) once the range is out. */
-async function* slice(source: Readable, start: number, end: number): AsyncGenerator<Buffer> {
-  let offset = 0;
-  for await (const chunk of source as AsyncIterable<Buffer>) {
-    const from = Math.max(0, start - offset);
-    const to = Math.min(chunk.length, end + 1 - offset);
-    offset += chunk.length;
-    if (to > from) yield chunk.subarray(from, to);
-    if (offset > end) return;
-  }
-}
 
 const contentType = (compression: string) => (compression === "zstd" ? "application/zstd" : "application/gzip");
 
@@ -95,7 +84,7 @@ async function openArtefact(artefact: ArtefactDownload, sources: ArtefactSources
       const whole = await sources.registry.openBlob(artefact.registryRepository, artefact.digest);
       if (start === 0 && end === artefact.size - 1) return whole;
       // Leaving the loop early destroys the registry stream: the rest of the blob is not fetched.
-      return Readable.from(slice(whole, start, end));
+      return Readable.from(sliceStream(whole, start, end));
     } catch (err) {
       if (!(err instanceof RegistryNotFoundError)) throw err;
     }
