@@ -8,7 +8,7 @@ import { formatBytes, formatWhen } from "../builds/format";
 import { api } from "../ui/api";
 import { Copyable } from "../ui/copyable";
 import { DiskImageLog } from "./disk-image-log";
-import { isActiveDiskImage, type DiskFormat, type DiskImageLogLine, type DiskImageView } from "./types";
+import { isActiveDiskImage, isPublishing, type DiskFormat, type DiskImageLogLine, type DiskImageView } from "./types";
 
 const POLL_MS = 1500;
 
@@ -28,7 +28,8 @@ function useDiskImage(initial: DiskImageView, logShown: boolean) {
   const [lines, setLines] = useState<DiskImageLogLine[]>([]);
   const [logRead, setLogRead] = useState(false);
   const lastId = useRef(0);
-  const active = isActiveDiskImage(image.status);
+  // A made image is downloadable while the registry's copies are pushed: polling goes on until its reference is known.
+  const active = isActiveDiskImage(image.status) || isPublishing(image);
   const id = initial.id;
 
   const readLog = useCallback(async () => {
@@ -51,7 +52,7 @@ function useDiskImage(initial: DiskImageView, logShown: boolean) {
         const [next] = await Promise.all([api<DiskImageView>(`/api/v1/disk-images/${id}`), readLog()]);
         if (stopped) return;
         // The job's last lines land just before its final state: read them once more.
-        if (!isActiveDiskImage(next.status)) await readLog();
+        if (!isActiveDiskImage(next.status) && !isPublishing(next)) await readLog();
         setImage(next);
       } catch {
         // A missed poll is retried at the next tick.
@@ -139,6 +140,16 @@ function Downloads({ image, fileNames }: { image: DiskImageView; fileNames: Reco
         <dl>
           <Copyable label="Registry artifact" value={image.artifactRef} testId="disk-image-artifact" />
         </dl>
+      )}
+      {isPublishing(image) && (
+        <p data-testid="disk-image-publishing" className="text-sm text-slate-600">
+          Pushing the compressed copies to the registry… (downloads from this server work already)
+        </p>
+      )}
+      {image.error && (
+        <p data-testid="disk-image-publish-error" className="rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">
+          Only on this server: {image.error}. Downloads from here work; ask for the disk image again to have it in the registry.
+        </p>
       )}
       <p className="text-xs text-slate-500">Check a download with <code className="font-mono text-slate-700">sha256sum</code>; the same files are in the registry artifact, which any OCI client can copy.</p>
     </div>

@@ -36,3 +36,5 @@ export interface DiskSizes {
 }
 
 export const isActiveDiskImage = (status: DiskImageStatus) => status === "queued" || status === "running";
+/** Made and downloadable, while the worker still pushes the registry's copies. */
+export const isPublishing = (image: Pick<DiskImageView, "status" | "artifactRef" | "error">) => image.status === "succeeded" && !image.artifactRef && !image.error;
