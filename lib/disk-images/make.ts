@@ -21,6 +21,7 @@ import { DROPPED_CAPABILITIES, attachOutput, killContainer, putTar, removeContai
 import { engineCall, inspectImage } from "../builder/engine/images";
 import { followProgress } from "../builder/engine/streams";
 import { LineSplitter } from "../builder/line-splitter";
+import { batchedLines } from "../builder/log-writer";
 import { rootfsSizeOfBuild } from "./disk-images";
 import { formatBytes, scriptEnvironment, sfdiskScript, type DiskFormat, type DiskLayout, type RootfsSize } from "./layout";
 import { diskImageStorePath, diskImageStoreRoot } from "./store";
@@ -78,7 +79,8 @@ export async function runDiskImage(deps: DiskImageDeps, id: string): Promise<voi
     .returning();
   if (!row) return;
 
-  const lines = lineWriter(db, id);
+  const batch = batchedLines<{ diskImageId: string; line: string }>((rows) => db.insert(diskImageLogs).values(rows), "disk image");
+  const lines = { write: (line: string) => batch.push({ diskImageId: id, line }), close: batch.close };
   const say = (line: string) => lines.write(`[strata] ${line}`);
   let progressWrite: Promise<unknown> = Promise.resolve();
   const progress = (value: number, detail: string) => {
@@ -116,7 +118,8 @@ export async function runDiskImage(deps: DiskImageDeps, id: string): Promise<voi
     progress(5, "reading the build's root filesystem");
     const source = await rootfsSource(deps, build.id, `${deps.registry.endpoint.url}/${repo}@${build.imageDigest}`, repo, build.imageDigest, say, containers);
     const local = source.mountedAt !== null;
-    const incoming = local ? await scratchDir(deps.dataDir, id, await rootfsSizeOfBuild(db, build.id), say) : "";
+    const rootfs = await rootfsSizeOfBuild(db, build.id);
+    const incoming = local ? await scratchDir(deps.dataDir, id, rootfs, say) : "";
     scratch = incoming || null;
 
     const maker = await engineCall(log, "create container", `disk tools for disk image ${id}`, () =>
@@ -151,7 +154,6 @@ export async function runDiskImage(deps: DiskImageDeps, id: string): Promise<voi
     await putTar(maker, await workTar(sfdiskScript(layout), { rootfs: !local, out: !local }), "/", log);
 
     if (!local) {
-      const rootfs = await rootfsSizeOfBuild(db, build.id);
       let copied = 0;
       const expected = Math.max(rootfs.bytes, 1);
       let lastShown = 0;
@@ -616,30 +618,6 @@ async function pushArtifact(
     }),
   );
   return registry.putManifest(repo, tag, manifest, "application/vnd.oci.image.manifest.v1+json");
-}
-
-/** Disk image log lines, batched like build logs. */
-function lineWriter(db: Db, diskImageId: string) {
-  let pending: Array<{ diskImageId: string; line: string }> = [];
-  let flushing: Promise<void> = Promise.resolve();
-  const flush = () => {
-    if (pending.length === 0) return flushing;
-    const batch = pending;
-    pending = [];
-    flushing = flushing.then(() => db.insert(diskImageLogs).values(batch).then(() => undefined)).catch(() => {});
-    return flushing;
-  };
-  const timer = setInterval(flush, 300);
-  return {
-    write(line: string) {
-      pending.push({ diskImageId, line: line.length > 8000 ? `${line.slice(0, 8000)}… (cut)` : line });
-      if (pending.length >= 500) void flush();
-    },
-    async close() {
-      clearInterval(timer);
-      await flush();
-    },
-  };
 }
 
 /** Marks running disk images whose worker stopped beating as failed. */
