@@ -26,6 +26,7 @@ const packageTone: Record<BuildPackageStatus, string> = {
   running: "text-brand-700 font-medium",
   cached: "text-emerald-700",
   built: "text-emerald-700",
+  imported: "text-violet-700",
   failed: "text-red-700 font-medium",
   cancelled: "text-amber-700",
 };
@@ -35,6 +36,7 @@ const packageLabel: Record<BuildPackageStatus, string> = {
   running: "running",
   cached: "built",
   built: "built",
+  imported: "imported",
   failed: "failed",
   cancelled: "cancelled",
 };

@@ -11,7 +11,23 @@ export const TERMINAL_STATUSES: readonly BuildStatus[] = ["succeeded", "failed",
 export const BUILD_PHASES = ["preparing", "building", "publishing"] as const;
 export type BuildPhase = (typeof BUILD_PHASES)[number];
 
-export const PACKAGE_STATUSES = ["pending", "running", "cached", "built", "failed", "cancelled"] as const;
+export const PACKAGE_STATUSES = ["pending", "running", "cached", "built", "imported", "failed", "cancelled"] as const;
+
+/** A build made by the builder, or an image made by hand (docker run + commit + push) brought back in. */
+export const BUILD_KINDS = ["build", "import"] as const;
+export type BuildKind = (typeof BUILD_KINDS)[number];
+
+/** How a rebuilt package's artefact compares with the one the cache held for the same key (from-scratch builds). */
+export interface ArtefactChanges {
+  /** The artefact digests are equal. */
+  identical: boolean;
+  /** Counted over the file lists (path, type, mode, size, content, link target); mtimes are not compared. */
+  added: number;
+  removed: number;
+  changed: number;
+  /** The first changed paths, each with its kind. */
+  paths: Array<{ path: string; change: "added" | "removed" | "changed" }>;
+}
 export type BuildPackageStatus = (typeof PACKAGE_STATUSES)[number];
 
 // One build of a flavour revision; the row and its pg-boss job are created in one transaction.
@@ -32,6 +48,15 @@ export const builds = pgTable(
     /** The image tag and the VERSION in /etc/os-release: r<revision>.<n-th build of it>. */
     version: text("version").notNull(),
     status: text("status", { enum: BUILD_STATUSES }).notNull().default("queued"),
+    kind: text("kind", { enum: BUILD_KINDS }).notNull().default("build"),
+    /** Built without the cache: every package built again, its result then the cached one for its key. */
+    fromScratch: boolean("from_scratch").notNull().default(false),
+    /** Started by the flavour's from-scratch schedule rather than a person. */
+    scheduled: boolean("scheduled").notNull().default(false),
+    /** An imported build: the build whose image the hand-made image was made from. */
+    parentBuildId: uuid("parent_build_id"),
+    /** An imported build: the reference it was imported from, by digest. */
+    sourceReference: text("source_reference"),
     totalPackages: integer("total_packages").notNull(),
     donePackages: integer("done_packages").notNull().default(0),
     currentPackage: text("current_package"),
@@ -60,6 +85,8 @@ export const builds = pgTable(
     index("builds_flavour_idx").on(t.flavourId, t.createdAt),
     // The reaper's scan for running builds with a stale heartbeat.
     index("builds_status_idx").on(t.status),
+    // The imports of a build (their versions are numbered per parent).
+    index("builds_parent_idx").on(t.parentBuildId),
   ],
 );
 
@@ -89,6 +116,10 @@ export const buildPackages = pgTable(
      * 0 when the key is in the cache already.
      */
     expectedMs: integer("expected_ms"),
+    /** From-scratch builds: the artefact the cache held for this key before the rebuild (null when it held none). */
+    previousArtefactDigest: text("previous_artefact_digest"),
+    /** From-scratch builds: how the rebuilt artefact differs from previousArtefactDigest's. */
+    changes: jsonb("changes").$type<ArtefactChanges>(),
     startedAt: timestamp("started_at", { withTimezone: true }),
     finishedAt: timestamp("finished_at", { withTimezone: true }),
   },

@@ -35,6 +35,10 @@ export const flavours = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
     archivedAt: timestamp("archived_at", { withTimezone: true }),
+    /** Rebuild the latest revision from scratch (no cache) every this many days; null = never (the default). */
+    scratchRebuildDays: integer("scratch_rebuild_days"),
+    /** When the schedule last started a from-scratch build (or was turned on): the next one is due this + the interval. */
+    scratchRebuildFrom: timestamp("scratch_rebuild_from", { withTimezone: true }),
   },
   (t) => [
     // Names are unique within an organisation (they name images).
@@ -58,6 +62,8 @@ export const flavourRevisions = pgTable(
       .notNull()
       .references(() => baseManifests.id),
     layers: jsonb("layers").$type<PackageDefinition[]>().notNull(),
+    /** Ids ("category/name") of base packages this revision leaves out; none by default. */
+    excludedPackages: jsonb("excluded_packages").$type<string[]>().notNull().default([]),
     message: text("message").notNull().default(""),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
