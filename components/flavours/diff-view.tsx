@@ -112,7 +112,10 @@ function PackageBlock({ id, version, note, lines, label, open = true }: { id: st
   );
 }
 
-export function DiffView({ diff, from, to }: { diff: PackagesDiff; from: string; to: string }) {
+/** `excluded`: base packages each side leaves out, so a left-out package reads as such rather than as deleted. */
+export function DiffView({ diff, from, to, excluded }: { diff: PackagesDiff; from: string; to: string; excluded?: { from: string[]; to: string[] } }) {
+  const leftOut = new Set(excluded?.to ?? []);
+  const keptAgain = new Set(excluded?.from ?? []);
   const total = diff.added.length + diff.removed.length + diff.changed.length + diff.moved.length;
   const chip = (n: number, word: string, tone: string) => (
     <span className={`rounded px-1.5 py-0.5 text-xs font-medium ${n ? tone : "bg-slate-100 text-slate-500"}`}>
@@ -134,12 +137,12 @@ export function DiffView({ diff, from, to }: { diff: PackagesDiff; from: string;
       {total === 0 && <p className="rounded-md border border-dashed border-slate-300 px-4 py-6 text-center text-sm text-slate-600">No differences: the same packages, with the same definitions, in the same order.</p>}
       <Section title="Added packages" count={diff.added.length} tone="bg-emerald-100 text-emerald-800">
         {diff.added.map((p) => (
-          <PackageBlock key={idOf(p)} id={idOf(p)} version={p.version} note="added" lines={wholePackage(p, "add")} label={`Definition of ${idOf(p)} (added)`} open={diff.added.length <= FOLD_OVER} />
+          <PackageBlock key={idOf(p)} id={idOf(p)} version={p.version} note={keptAgain.has(idOf(p)) ? "base package kept again" : "added"} lines={wholePackage(p, "add")} label={`Definition of ${idOf(p)} (added)`} open={diff.added.length <= FOLD_OVER} />
         ))}
       </Section>
       <Section title="Removed packages" count={diff.removed.length} tone="bg-red-100 text-red-800">
         {diff.removed.map((p) => (
-          <PackageBlock key={idOf(p)} id={idOf(p)} version={p.version} note="removed" lines={wholePackage(p, "del")} label={`Definition of ${idOf(p)} (removed)`} open={diff.removed.length <= FOLD_OVER} />
+          <PackageBlock key={idOf(p)} id={idOf(p)} version={p.version} note={leftOut.has(idOf(p)) ? "left out of the base" : "removed"} lines={wholePackage(p, "del")} label={`Definition of ${idOf(p)} (removed)`} open={diff.removed.length <= FOLD_OVER} />
         ))}
       </Section>
       <Section title="Changed packages" count={diff.changed.length} tone="bg-amber-100 text-amber-800">

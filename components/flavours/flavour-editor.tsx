@@ -16,6 +16,8 @@ import { useHydrated } from "../ui/use-hydrated";
 import { CatalogForms, type CatalogEntrySummary } from "./catalog-forms";
 import { CUSTOM_TEMPLATE, CustomLayerForm, type PlaceResult } from "./custom-layer-form";
 import { OverlayFilesForm } from "./overlay-files-form";
+import { BasePackages } from "./base-packages";
+import { exclusionProblems } from "@/lib/flavours/kept-packages";
 import { freeName, idOf, layerOfPath, layerOrderProblems, stableJson, type Layer } from "./layer-utils";
 
 type Tab = "catalog" | "yaml" | "files";
@@ -29,15 +31,21 @@ export interface FlavourEditorProps {
   flavourId: string;
   archived: boolean;
   revision: number;
+  /** Every package of the base manifest, kept or left out. */
   base: { id: string; name: string; version: string; packages: Layer[] };
   layers: Layer[];
+  /** Base packages the latest revision leaves out. */
+  excludedPackages: string[];
   catalog: CatalogEntrySummary[];
 }
 
-export function FlavourEditor({ flavourId, archived, revision, base, layers: initialLayers, catalog }: FlavourEditorProps) {
+export function FlavourEditor({ flavourId, archived, revision, base, layers: initialLayers, excludedPackages: initialExcluded, catalog }: FlavourEditorProps) {
   const router = useRouter();
-  const [saved, setSaved] = useState({ number: revision, layers: initialLayers });
+  const [saved, setSaved] = useState({ number: revision, layers: initialLayers, excluded: initialExcluded });
   const [layers, setLayers] = useState(initialLayers);
+  const [excluded, setExcluded] = useState(initialExcluded);
+  /** The left-out packages as last sent, to place the server's `excludedPackages[i]` issues. */
+  const [sentExcluded, setSentExcluded] = useState<string[]>([]);
   const [tab, setTab] = useState<Tab>("catalog");
   /** Index of the layer open in the YAML or files form; null adds a new layer. */
   const [editing, setEditing] = useState<number | null>(null);
@@ -53,14 +61,20 @@ export function FlavourEditor({ flavourId, archived, revision, base, layers: ini
 
   const baseIds = useMemo(() => new Set(base.packages.map(idOf)), [base.packages]);
   const savedById = useMemo(() => new Map(saved.layers.map((l) => [idOf(l), stableJson(l)])), [saved.layers]);
-  const orderProblems = useMemo(() => layerOrderProblems(base.packages, layers), [base.packages, layers]);
-  const requiredBy = useMemo(() => {
-    const map = new Map<string, string[]>();
-    for (const l of layers) for (const r of l.requires) map.set(r, [...(map.get(r) ?? []), idOf(l)]);
-    return map;
-  }, [layers]);
+  const keptBaseCount = base.packages.length - excluded.length;
+  const orderProblems = useMemo(() => {
+    const problems = layerOrderProblems(base.packages, layers);
+    // A layer that requires a left-out base package: marked on the layer, as the server would.
+    for (const issue of exclusionProblems(base.packages, layers, excluded)) {
+      const at = layerOfPath(issue.path);
+      if (at) problems.set(at.index, [...(problems.get(at.index) ?? []), issue.message]);
+    }
+    return problems;
+  }, [base.packages, layers, excluded]);
 
-  const dirty = stableJson(layers) !== stableJson(saved.layers);
+  const layersDirty = stableJson(layers) !== stableJson(saved.layers);
+  const excludedDirty = stableJson(excluded) !== stableJson(saved.excluded);
+  const dirty = layersDirty || excludedDirty;
   const removed = saved.layers.filter((l) => !layers.some((x) => idOf(x) === idOf(l))).map(idOf);
 
   // Server problems by layer index; they describe the layers as sent, so any edit clears them.
@@ -72,6 +86,15 @@ export function FlavourEditor({ flavourId, archived, revision, base, layers: ini
     }
     return map;
   }, [saveError]);
+  const serverByBasePackage = useMemo(() => {
+    const map = new Map<string, string[]>();
+    for (const issue of issuesOf(saveError)) {
+      const m = /^excludedPackages\[(\d+)\]/.exec(issue.path);
+      const id = m ? sentExcluded[Number(m[1])] : undefined;
+      if (id) map.set(id, [...(map.get(id) ?? []), issue.message]);
+    }
+    return map;
+  }, [saveError, sentExcluded]);
 
   function change(next: Layer[], note: string) {
     setLayers(next);
@@ -85,7 +108,7 @@ export function FlavourEditor({ flavourId, archived, revision, base, layers: ini
     if (to < 0 || to >= layers.length) return;
     const next = [...layers];
     [next[index], next[to]] = [next[to], next[index]];
-    change(next, `Moved ${idOf(layers[index])} ${by < 0 ? "up" : "down"} to position ${base.packages.length + to + 1}.`);
+    change(next, `Moved ${idOf(layers[index])} ${by < 0 ? "up" : "down"} to position ${keptBaseCount + to + 1}.`);
     if (editing === index) setEditing(to);
     else if (editing === to) setEditing(index);
   }
@@ -106,7 +129,7 @@ export function FlavourEditor({ flavourId, archived, revision, base, layers: ini
     const id = idOf(layer);
     if (baseIds.has(id)) return { ok: false, message: `${id} is a package of the base manifest; give the layer another name.` };
     const existing = layers.findIndex((l) => idOf(l) === id);
-    const position = (i: number) => base.packages.length + i + 1;
+    const position = (i: number) => keptBaseCount + i + 1;
     if (editing !== null) {
       if (existing >= 0 && existing !== editing) return { ok: false, message: `A layer named ${id} exists already (position ${position(existing)}); choose another name.` };
       change(
@@ -161,11 +184,13 @@ export function FlavourEditor({ flavourId, archived, revision, base, layers: ini
     setSaveError(null);
     setSavedNow(null);
     try {
-      const created = await api<{ number: number; layers: Layer[] }>(`/api/v1/flavours/${flavourId}/revisions`, {
-        body: { layers, message, parentRevision: saved.number },
+      setSentExcluded(excluded);
+      const created = await api<{ number: number; layers: Layer[]; excludedPackages: string[] }>(`/api/v1/flavours/${flavourId}/revisions`, {
+        body: { layers, excludedPackages: excluded, message, parentRevision: saved.number },
       });
-      setSaved({ number: created.number, layers: created.layers });
+      setSaved({ number: created.number, layers: created.layers, excluded: created.excludedPackages });
       setLayers(created.layers);
+      setExcluded(created.excludedPackages);
       setMessage("");
       setNotice(null);
       setSavedNow(created.number);
@@ -189,30 +214,28 @@ export function FlavourEditor({ flavourId, archived, revision, base, layers: ini
   return (
     <div className="space-y-6">
       <Card title="Layers" actions={dirty ? <Badge tone="amber">Unsaved changes</Badge> : <Badge tone="emerald">Saved as revision {saved.number}</Badge>}>
-        <details className="group mb-3 rounded-md border border-slate-200 bg-slate-50">
-          <summary className="cursor-pointer px-3 py-2 text-sm">
-            <span className="font-medium">Base packages</span>{" "}
-            <span className="text-slate-500">
-              — {base.name} {base.version}, {base.packages.length} package{base.packages.length === 1 ? "" : "s"}, built first
-            </span>
-          </summary>
-          <ol className="divide-y divide-slate-200 border-t border-slate-200 text-sm">
-            {base.packages.map((p, i) => (
-              <li key={idOf(p)} className="flex flex-wrap items-baseline gap-x-3 px-3 py-1.5">
-                <span className="w-5 text-right text-xs tabular-nums text-slate-400">{i + 1}</span>
-                <span className="font-mono text-xs font-medium">{idOf(p)}</span>
-                <span className="font-mono text-xs text-slate-500">{p.version}</span>
-                {requiredBy.has(idOf(p)) && <span className="text-xs text-brand-700">required by {requiredBy.get(idOf(p))!.join(", ")}</span>}
-              </li>
-            ))}
-          </ol>
-        </details>
+        <BasePackages
+          base={base}
+          layers={layers}
+          excluded={excluded}
+          savedExcluded={saved.excluded}
+          serverProblems={serverByBasePackage}
+          archived={archived}
+          onChange={(next, note) => {
+            setExcluded(next);
+            setNotice(note);
+            setSaveError(null);
+            setSavedNow(null);
+          }}
+        />
 
         {notice && <Alert tone="info">{notice}</Alert>}
 
         {layers.length === 0 ? (
           <div className="mt-3 rounded-md border border-dashed border-slate-300 px-4 py-6 text-center text-sm text-slate-600">
-            <p className="font-medium text-slate-800">No layers yet — this flavour builds exactly the base manifest.</p>
+            <p className="font-medium text-slate-800">
+              {excluded.length ? `No layers yet — this flavour builds the base manifest without ${excluded.join(", ")}.` : "No layers yet — this flavour builds exactly the base manifest."}
+            </p>
             <p className="mt-1">Add one below: Debian packages or users from the catalog, a custom definition in YAML, or overlay files.</p>
           </div>
         ) : (
@@ -230,7 +253,7 @@ export function FlavourEditor({ flavourId, archived, revision, base, layers: ini
                   <div className="flex flex-wrap items-start justify-between gap-2">
                     <div className="min-w-0">
                       <div className="flex flex-wrap items-baseline gap-2">
-                        <span className="text-xs tabular-nums text-slate-400">{base.packages.length + i + 1}.</span>
+                        <span className="text-xs tabular-nums text-slate-400">{keptBaseCount + i + 1}.</span>
                         <span className="font-mono text-sm font-semibold">
                           <span className="text-slate-500">{layer.category}/</span>
                           {layer.name}
@@ -246,9 +269,12 @@ export function FlavourEditor({ flavourId, archived, revision, base, layers: ini
                           <span className="text-slate-400">nothing</span>
                         ) : (
                           layer.requires.map((r) => (
-                            <span key={r} className={`rounded px-1.5 py-0.5 font-mono ${baseIds.has(r) ? "bg-slate-100 text-slate-700" : "bg-brand-50 text-brand-700"}`}>
+                            <span
+                              key={r}
+                              className={`rounded px-1.5 py-0.5 font-mono ${excluded.includes(r) ? "bg-red-50 text-red-700 line-through" : baseIds.has(r) ? "bg-slate-100 text-slate-700" : "bg-brand-50 text-brand-700"}`}
+                            >
                               {r}
-                              <span className="ml-1 font-sans text-[10px] uppercase text-slate-400">{baseIds.has(r) ? "base" : "layer"}</span>
+                              <span className="ml-1 font-sans text-[10px] uppercase text-slate-400">{excluded.includes(r) ? "left out" : baseIds.has(r) ? "base" : "layer"}</span>
                             </span>
                           ))
                         )}
@@ -351,7 +377,7 @@ export function FlavourEditor({ flavourId, archived, revision, base, layers: ini
             <form onSubmit={save} aria-label="Save revision" className="space-y-3" noValidate>
               <p className="text-sm text-slate-600">
                 {dirty
-                  ? `Saving makes revision ${saved.number + 1} from these ${layers.length} layer${layers.length === 1 ? "" : "s"}; revision ${saved.number} stays as it is.`
+                  ? `Saving makes revision ${saved.number + 1} from ${keptBaseCount} of ${base.packages.length} base packages and these ${layers.length} layer${layers.length === 1 ? "" : "s"}; revision ${saved.number} stays as it is.`
                   : `No unsaved changes. Revision ${saved.number} is the latest.`}
               </p>
               <div className="flex flex-wrap items-end gap-3">
@@ -372,6 +398,7 @@ export function FlavourEditor({ flavourId, archived, revision, base, layers: ini
                     variant="ghost"
                     onClick={() => {
                       setLayers(saved.layers);
+                      setExcluded(saved.excluded);
                       setNotice("Discarded the unsaved changes.");
                       setSaveError(null);
                       closeEditor();

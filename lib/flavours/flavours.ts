@@ -10,8 +10,10 @@ import { NAME_PATTERN, type PackageDefinition } from "../manifest/schema";
 import { diffPackages, type PackagesDiff } from "../manifest/diff";
 import { parseInput } from "../validation";
 import { getBaseManifest } from "../base-manifests/base-manifests";
-import { validateLayers } from "./validate-layers";
+import { validateExclusions, validateLayers } from "./validate-layers";
+import { revisionPackages } from "./kept-packages";
 import { DEFAULT_CHANNELS } from "../channels/defaults";
+import { SCRATCH_REBUILD_DAYS } from "./limits";
 
 export const FlavourNameSchema = z
   .string()
@@ -35,9 +37,17 @@ export const UpdateFlavourInput = z
     name: FlavourNameSchema.optional(),
     description: z.string().trim().max(2000, "description is at most 2000 characters").optional(),
     archived: z.boolean().optional(),
+    /** Rebuild the latest revision from scratch every this many days; null turns the schedule off. */
+    scratchRebuildDays: z
+      .number({ error: `scratchRebuildDays must be a whole number of days (${SCRATCH_REBUILD_DAYS.min}–${SCRATCH_REBUILD_DAYS.max}) or null to turn the schedule off` })
+      .int("scratchRebuildDays must be a whole number of days")
+      .min(SCRATCH_REBUILD_DAYS.min, `scratchRebuildDays must be at least ${SCRATCH_REBUILD_DAYS.min} (or null to turn the schedule off)`)
+      .max(SCRATCH_REBUILD_DAYS.max, `scratchRebuildDays must be at most ${SCRATCH_REBUILD_DAYS.max}`)
+      .nullable()
+      .optional(),
   })
   .strict()
-  .refine((v) => Object.keys(v).length > 0, "send at least one of name, description, archived");
+  .refine((v) => Object.keys(v).length > 0, "send at least one of name, description, archived, scratchRebuildDays");
 
 export const SaveRevisionInput = z
   .object({
@@ -46,9 +56,15 @@ export const SaveRevisionInput = z
     message: MessageSchema,
     /** The revision the edit started from; a newer one answers 409 instead of overwriting someone's work. */
     parentRevision: z.number().int().positive().optional(),
+    /** Base packages ("category/name") to leave out; omitted keeps those the latest revision leaves out. Checked by validateExclusions. */
+    excludedPackages: z.array(z.unknown()).optional(),
   })
   .strict()
-  .refine((v) => (v.layers === undefined) !== (v.layersYaml === undefined), "send either layers (JSON) or layersYaml (text), not both");
+  .refine((v) => v.layers === undefined || v.layersYaml === undefined, "send either layers (JSON) or layersYaml (text), not both")
+  .refine(
+    (v) => v.layers !== undefined || v.layersYaml !== undefined || v.excludedPackages !== undefined,
+    "send layers (JSON) or layersYaml (text), and/or excludedPackages",
+  );
 
 export const RebaseInput = z
   .object({ baseManifestId: z.uuid("baseManifestId must be the id of a base manifest"), message: MessageSchema, parentRevision: z.number().int().positive().optional() })
@@ -94,7 +110,23 @@ export async function listFlavours(db: DbOrTx, actor: Actor, opts: { archived?: 
   return rows.map((r) => ({ ...pickFlavour(r.flavour), latestRevision: Number(r.latestRevision), base: r.base }));
 }
 
-const pickFlavour = (f: Flavour) => ({ id: f.id, name: f.name, description: f.description, orgId: f.orgId, createdAt: f.createdAt, updatedAt: f.updatedAt, archivedAt: f.archivedAt });
+const pickFlavour = (f: Flavour) => ({
+  id: f.id,
+  name: f.name,
+  description: f.description,
+  orgId: f.orgId,
+  createdAt: f.createdAt,
+  updatedAt: f.updatedAt,
+  archivedAt: f.archivedAt,
+  scratchRebuildDays: f.scratchRebuildDays,
+  nextScratchRebuildAt: nextScratchRebuildAt(f),
+});
+
+/** When the schedule starts the next from-scratch build: one interval after it last did (or was turned on); null when off. */
+export function nextScratchRebuildAt(f: Pick<Flavour, "scratchRebuildDays" | "scratchRebuildFrom">): Date | null {
+  if (f.scratchRebuildDays === null || f.scratchRebuildFrom === null) return null;
+  return new Date(f.scratchRebuildFrom.getTime() + f.scratchRebuildDays * 24 * 3600 * 1000);
+}
 
 /** The flavour if the actor may see it; another organisation's flavour is a 404, as if it did not exist. */
 export async function getFlavourRow(db: DbOrTx, actor: Actor, id: string, opts: { forUpdate?: boolean } = {}): Promise<Flavour> {
@@ -120,7 +152,9 @@ export interface RevisionView {
   createdBy: string | null;
   base: { id: string; name: string; version: string; header: BaseManifest["header"] };
   layers: PackageDefinition[];
-  /** Base packages then layers: what a build installs, in order. */
+  /** Base packages ("category/name") this revision leaves out, in base order. */
+  excludedPackages: string[];
+  /** The kept base packages then the layers: what a build installs, in order. */
   packages: PackageDefinition[];
 }
 
@@ -134,7 +168,8 @@ async function revisionView(db: DbOrTx, revision: FlavourRevision): Promise<Revi
     createdBy: revision.createdBy,
     base: { id: base.id, name: base.name, version: base.version, header: base.header },
     layers: revision.layers,
-    packages: [...base.packages, ...revision.layers],
+    excludedPackages: revision.excludedPackages,
+    packages: revisionPackages(base.packages, revision),
   };
 }
 
@@ -159,6 +194,7 @@ export async function listRevisions(db: DbOrTx, actor: Actor, flavourId: string)
       createdAt: flavourRevisions.createdAt,
       createdBy: flavourRevisions.createdBy,
       layerCount: sql<number>`jsonb_array_length(${flavourRevisions.layers})::int`,
+      excludedPackages: flavourRevisions.excludedPackages,
       base: { id: baseManifests.id, name: baseManifests.name, version: baseManifests.version },
     })
     .from(flavourRevisions)
@@ -175,13 +211,17 @@ export async function createFlavour(db: Db, actor: Actor, input: unknown) {
 }
 
 /** Shared by fork and import: the flavour row and its first revision, in one transaction. */
-export async function insertFlavour(db: Db, actor: Actor, v: { name: string; description: string; base: BaseManifest; layers: PackageDefinition[]; message: string }) {
+export async function insertFlavour(
+  db: Db,
+  actor: Actor,
+  v: { name: string; description: string; base: BaseManifest; layers: PackageDefinition[]; excludedPackages?: string[]; message: string },
+) {
   try {
     return await db.transaction(async (tx) => {
       const [flavour] = await tx.insert(flavours).values({ orgId: actor.org.id, name: v.name, description: v.description, createdBy: actor.user.id }).returning();
       const [revision] = await tx
         .insert(flavourRevisions)
-        .values({ flavourId: flavour.id, orgId: flavour.orgId, number: 1, baseManifestId: v.base.id, layers: v.layers, message: v.message, createdBy: actor.user.id })
+        .values({ flavourId: flavour.id, orgId: flavour.orgId, number: 1, baseManifestId: v.base.id, layers: v.layers, excludedPackages: v.excludedPackages ?? [], message: v.message, createdBy: actor.user.id })
         .returning();
       await tx.insert(channels).values(DEFAULT_CHANNELS.map((c) => ({ orgId: flavour.orgId, flavourId: flavour.id, name: c.name, description: c.description, createdBy: actor.user.id })));
       await tx.insert(auditLog).values({ orgId: actor.org.id, actorUserId: actor.user.id, action: "flavour.create", subject: flavour.id, detail: { name: v.name } });
@@ -204,6 +244,13 @@ export async function updateFlavour(db: Db, actor: Actor, id: string, input: unk
           ...(data.name !== undefined ? { name: data.name } : {}),
           ...(data.description !== undefined ? { description: data.description } : {}),
           ...(data.archived !== undefined ? { archivedAt: data.archived ? (flavour.archivedAt ?? new Date()) : null } : {}),
+          // Turning the schedule on starts its clock (the first rebuild is one interval away); a new interval keeps it.
+          ...(data.scratchRebuildDays !== undefined
+            ? {
+                scratchRebuildDays: data.scratchRebuildDays,
+                scratchRebuildFrom: data.scratchRebuildDays === null ? null : (flavour.scratchRebuildDays !== null ? flavour.scratchRebuildFrom : null) ?? new Date(),
+              }
+            : {}),
           updatedAt: new Date(),
         })
         .where(eq(flavours.id, flavour.id))
@@ -220,14 +267,23 @@ async function appendRevision(
   tx: DbOrTx,
   actor: Actor,
   flavour: Flavour,
-  v: { baseManifestId: string; layers: PackageDefinition[]; message: string; parentRevision?: number },
+  v: { baseManifestId: string; layers: PackageDefinition[]; excludedPackages: string[]; message: string; parentRevision?: number },
 ): Promise<RevisionView> {
   const latest = await getRevisionRow(tx, flavour.id);
   if (v.parentRevision !== undefined && v.parentRevision !== latest.number)
     throw new ConflictError(`Revision ${latest.number} was saved since you started editing revision ${v.parentRevision}; reload to see it, then apply your change again.`);
   const [revision] = await tx
     .insert(flavourRevisions)
-    .values({ flavourId: flavour.id, orgId: flavour.orgId, number: latest.number + 1, baseManifestId: v.baseManifestId, layers: v.layers, message: v.message, createdBy: actor.user.id })
+    .values({
+      flavourId: flavour.id,
+      orgId: flavour.orgId,
+      number: latest.number + 1,
+      baseManifestId: v.baseManifestId,
+      layers: v.layers,
+      excludedPackages: v.excludedPackages,
+      message: v.message,
+      createdBy: actor.user.id,
+    })
     .returning();
   await tx.update(flavours).set({ updatedAt: new Date() }).where(eq(flavours.id, flavour.id));
   return revisionView(tx, revision);
@@ -242,8 +298,10 @@ export async function saveRevision(db: Db, actor: Actor, flavourId: string, inpu
     if (flavour.archivedAt) throw new ConflictError("This flavour is archived; restore it before changing it.");
     const latest = await getRevisionRow(tx, flavour.id);
     const base = await getBaseManifest(tx, latest.baseManifestId);
-    const layers = validateLayers(base.packages, data);
-    return appendRevision(tx, actor, flavour, { baseManifestId: base.id, layers, message: data.message, parentRevision: data.parentRevision });
+    // Omitted layers or exclusions stay as the latest revision has them.
+    const layers = data.layers === undefined && data.layersYaml === undefined ? latest.layers : validateLayers(base.packages, data);
+    const excludedPackages = validateExclusions(base.packages, layers, data.excludedPackages ?? latest.excludedPackages, `${base.name} ${base.version}`);
+    return appendRevision(tx, actor, flavour, { baseManifestId: base.id, layers, excludedPackages, message: data.message, parentRevision: data.parentRevision });
   });
 }
 
@@ -252,18 +310,35 @@ export async function previewRebase(db: DbOrTx, actor: Actor, flavourId: string,
   const flavour = await getFlavourRow(db, actor, flavourId);
   const latest = await revisionView(db, await getRevisionRow(db, flavour.id));
   const target = await getBaseManifest(db, baseManifestId);
-  let problems: Array<{ path: string; message: string }> = [];
-  try {
-    validateLayers(target.packages, { layers: latest.layers });
-  } catch (err) {
-    if (!(err instanceof ValidationError)) throw err;
-    problems = ((err.details as { issues?: Array<{ path: string; message: string }> })?.issues ?? []).map((i) => ({ path: i.path, message: i.message }));
+  const { excludedPackages, notes } = carryExclusions(latest.excludedPackages, target);
+  const problems: Array<{ path: string; message: string }> = [];
+  for (const check of [() => validateLayers(target.packages, { layers: latest.layers }), () => validateExclusions(target.packages, latest.layers, excludedPackages, `${target.name} ${target.version}`)]) {
+    try {
+      check();
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      problems.push(...((err.details as { issues?: Array<{ path: string; message: string }> })?.issues ?? []).map((i) => ({ path: i.path, message: i.message })));
+    }
   }
   return {
     from: latest.base,
     to: { id: target.id, name: target.name, version: target.version },
-    diff: diffPackages(latest.packages, [...target.packages, ...latest.layers]),
+    diff: diffPackages(latest.packages, revisionPackages(target.packages, { layers: latest.layers, excludedPackages })),
+    /** The base packages the rebased revision leaves out. */
+    excludedPackages,
+    /** What the rebase does on its own, e.g. drops an exclusion of a package the target lacks. */
+    notes,
     problems,
+  };
+}
+
+/** A rebase keeps what the flavour leaves out, except packages the target base does not have (nothing to leave out). */
+function carryExclusions(excluded: string[], target: BaseManifest): { excludedPackages: string[]; notes: string[] } {
+  const targetIds = new Set(target.packages.map((p) => `${p.category}/${p.name}`));
+  const dropped = excluded.filter((id) => !targetIds.has(id));
+  return {
+    excludedPackages: excluded.filter((id) => targetIds.has(id)),
+    notes: dropped.map((id) => `${id} is left out now, but ${target.name} ${target.version} has no such package; the rebased revision no longer lists it as left out.`),
   };
 }
 
@@ -276,19 +351,29 @@ export async function rebaseFlavour(db: Db, actor: Actor, flavourId: string, inp
     const target = await getBaseManifest(tx, data.baseManifestId);
     if (target.id === latest.baseManifestId) throw new BadRequestError(`The flavour is already on ${target.name} ${target.version}.`);
     const layers = validateLayers(target.packages, { layers: latest.layers });
+    const excludedPackages = validateExclusions(target.packages, layers, carryExclusions(latest.excludedPackages, target).excludedPackages, `${target.name} ${target.version}`);
     const message = data.message || `Rebased onto ${target.name} ${target.version}`;
-    return appendRevision(tx, actor, flavour, { baseManifestId: target.id, layers, message, parentRevision: data.parentRevision });
+    return appendRevision(tx, actor, flavour, { baseManifestId: target.id, layers, excludedPackages, message, parentRevision: data.parentRevision });
   });
 }
 
-/** Diff of two revisions' full package lists; `from = "base"` compares a revision with the plain base it sits on. */
-export async function diffRevisions(db: DbOrTx, actor: Actor, flavourId: string, from: number | "base", to: number): Promise<{ from: string; to: string; diff: PackagesDiff }> {
+/**
+ * Diff of two revisions' package lists (kept base packages and layers; a left-out base package shows as removed);
+ * `from = "base"` compares a revision with the plain base it sits on. `excluded` says which base packages each side leaves out.
+ */
+export async function diffRevisions(
+  db: DbOrTx,
+  actor: Actor,
+  flavourId: string,
+  from: number | "base",
+  to: number,
+): Promise<{ from: string; to: string; diff: PackagesDiff; excluded: { from: string[]; to: string[] } }> {
   const flavour = await getFlavourRow(db, actor, flavourId);
   const after = await revisionView(db, await getRevisionRow(db, flavour.id, to));
   if (from === "base") {
     const base = await getBaseManifest(db, after.base.id);
-    return { from: `${base.name} ${base.version}`, to: `revision ${to}`, diff: diffPackages(base.packages, after.packages) };
+    return { from: `${base.name} ${base.version}`, to: `revision ${to}`, diff: diffPackages(base.packages, after.packages), excluded: { from: [], to: after.excludedPackages } };
   }
   const before = await revisionView(db, await getRevisionRow(db, flavour.id, from));
-  return { from: `revision ${from}`, to: `revision ${to}`, diff: diffPackages(before.packages, after.packages) };
+  return { from: `revision ${from}`, to: `revision ${to}`, diff: diffPackages(before.packages, after.packages), excluded: { from: before.excludedPackages, to: after.excludedPackages } };
 }

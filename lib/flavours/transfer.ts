@@ -8,16 +8,16 @@ import { ValidationError } from "../errors";
 import { canonicalJson } from "../manifest/hash";
 import { importLuetTar, luetTarStream } from "../manifest/luet";
 import { parseYamlWithSchema } from "../manifest/parse";
-import type { Manifest, PackageDefinition } from "../manifest/schema";
+import { packageId, type Manifest, type PackageDefinition } from "../manifest/schema";
 import { packageObject } from "../manifest/yaml";
 import { findBaseManifest, listBaseManifests, getBaseManifest } from "../base-manifests/base-manifests";
 import { parseInput } from "../validation";
 import { FlavourNameSchema, getRevision, getFlavourRow, insertFlavour } from "./flavours";
-import { validateLayers } from "./validate-layers";
+import { validateExclusions, validateLayers } from "./validate-layers";
 
 export const FLAVOUR_DOCUMENT_KIND = "strata/flavour";
 
-/** The exported YAML of a revision: which base it sits on and its layers, everything needed to recreate it elsewhere. */
+/** The exported YAML of a revision: which base it sits on, the base packages it leaves out and its layers: everything needed to recreate it elsewhere. */
 export const FlavourDocumentSchema = z
   .object({
     kind: z.literal(FLAVOUR_DOCUMENT_KIND, { error: `kind must be "${FLAVOUR_DOCUMENT_KIND}"` }),
@@ -26,6 +26,8 @@ export const FlavourDocumentSchema = z
     base: z.object({ name: z.string().min(1), version: z.string().min(1) }).strict(),
     revision: z.number().int().positive().optional(),
     message: z.string().max(500).optional(),
+    /** Base packages ("category/name") the revision leaves out; checked by validateExclusions. */
+    excludedPackages: z.array(z.unknown()).default([]),
     layers: z.array(z.unknown()).default([]),
   })
   .strict();
@@ -52,12 +54,14 @@ export async function exportRevisionYaml(db: DbOrTx, actor: Actor, flavourId: st
     base: { name: revision.base.name, version: revision.base.version },
     revision: revision.number,
     message: revision.message,
+    // Only when some are left out, so the document of a flavour that keeps the whole base reads as before.
+    ...(revision.excludedPackages.length ? { excludedPackages: revision.excludedPackages } : {}),
     layers: revision.layers.map(packageObject),
   };
   return { filename: `${flavour.name}-r${revision.number}.yaml`, yaml: stringify(document, { lineWidth: 0, blockQuote: "literal" }) };
 }
 
-/** The revision as one manifest (base packages then layers), named after the flavour. */
+/** The revision as one manifest (the base packages it keeps, then layers), named after the flavour. */
 export async function revisionManifest(db: DbOrTx, actor: Actor, flavourId: string, number: number): Promise<Manifest> {
   const flavour = await getFlavourRow(db, actor, flavourId);
   const revision = await getRevision(db, actor, flavourId, number);
@@ -76,27 +80,50 @@ export async function exportRevisionLuet(db: DbOrTx, actor: Actor, flavourId: st
 }
 
 /**
- * Which base manifest a full package list starts with: the longest base whose packages are an exact prefix.
- * Equal candidates (a base republished unchanged under a new version) are told apart by the "on <name> <version>"
- * our export writes into the description; otherwise the newest wins.
+ * How a full package list starts with `base` when some base packages may be left out: the longest run of leading
+ * packages that equal base packages in base order (a subsequence of the base). The base packages it skips are
+ * the ones left out; the rest of the list are layers. Null when not even the first package is from this base.
+ */
+export function matchBase(base: readonly PackageDefinition[], packages: readonly PackageDefinition[]): { matched: number; excludedPackages: string[] } | null {
+  const excluded: string[] = [];
+  let next = 0;
+  let matched = 0;
+  for (const pkg of packages) {
+    const at = base.findIndex((p, i) => i >= next && packageId(p) === packageId(pkg));
+    if (at < 0 || canonicalJson(base[at]) !== canonicalJson(pkg)) break;
+    excluded.push(...base.slice(next, at).map(packageId));
+    next = at + 1;
+    matched++;
+  }
+  if (matched === 0) return null;
+  excluded.push(...base.slice(next).map(packageId));
+  return { matched, excludedPackages: excluded };
+}
+
+/**
+ * Which base manifest a full package list is built on: the base matching most leading packages (see matchBase).
+ * Equal candidates (a base republished unchanged under a new version, or an older base the list also fits) are
+ * told apart by the "on <name> <version>" our export writes into the description, then by fewer left-out
+ * packages; otherwise the newest wins.
  */
 async function splitOnBase(db: DbOrTx, manifest: Manifest) {
   const packages = manifest.packages;
-  const candidates: BaseManifest[] = [];
+  const candidates: Array<{ base: BaseManifest; matched: number; excludedPackages: string[] }> = [];
   for (const summary of await listBaseManifests(db)) {
-    if (summary.packageCount > packages.length) continue;
     const base = await getBaseManifest(db, summary.id);
-    if (base.packages.every((p, i) => canonicalJson(p) === canonicalJson(packages[i]))) candidates.push(base);
+    const match = matchBase(base.packages, packages);
+    if (match) candidates.push({ base, ...match });
   }
   if (candidates.length === 0) throw new ValidationError("No base manifest on this Strata matches the first packages of this tree; publish its base manifest first.");
-  const longest = Math.max(...candidates.map((c) => c.packages.length));
-  const best = candidates
-    .filter((c) => c.packages.length === longest)
-    .sort((a, b) => {
-      const named = (c: BaseManifest) => (manifest.description.endsWith(`on ${c.name} ${c.version}`) ? 1 : 0);
-      return named(b) - named(a) || b.createdAt.getTime() - a.createdAt.getTime();
-    })[0];
-  return { base: best, layers: packages.slice(best.packages.length) };
+  const named = (c: BaseManifest) => (manifest.description.endsWith(`on ${c.name} ${c.version}`) ? 1 : 0);
+  const best = candidates.sort(
+    (a, b) =>
+      b.matched - a.matched ||
+      named(b.base) - named(a.base) ||
+      a.excludedPackages.length - b.excludedPackages.length ||
+      b.base.createdAt.getTime() - a.base.createdAt.getTime(),
+  )[0];
+  return { base: best.base, excludedPackages: best.excludedPackages, layers: packages.slice(best.matched) };
 }
 
 export async function importFlavour(db: Db, actor: Actor, input: unknown) {
@@ -111,11 +138,13 @@ export async function importFlavour(db: Db, actor: Actor, input: unknown) {
     const base = await findBaseManifest(db, doc.base.name, doc.base.version);
     if (!base) throw new ValidationError(`base: ${doc.base.name} ${doc.base.version} is not a base manifest on this Strata.`);
     const layers = validateLayers(base.packages, { layers: doc.layers });
+    const excludedPackages = validateExclusions(base.packages, layers, doc.excludedPackages, `${base.name} ${base.version}`);
     return insertFlavour(db, actor, {
       name: data.name ?? doc.name,
       description: data.description ?? doc.description,
       base,
       layers,
+      excludedPackages,
       message: `Imported from ${doc.name}${doc.revision ? ` revision ${doc.revision}` : ""}`,
     });
   }
@@ -126,8 +155,17 @@ export async function importFlavour(db: Db, actor: Actor, input: unknown) {
     if (err instanceof ValidationError) throw err;
     throw new ValidationError(`luetTarBase64: not a readable tar (${(err as Error).message})`);
   }
-  const { base, layers } = await splitOnBase(db, manifest);
+  const { base, layers, excludedPackages } = await splitOnBase(db, manifest);
   const checked = validateLayers(base.packages, { layers });
+  // A tree that lacks a base package the platform needs, or one its packages require, is refused here by name.
+  const excluded = validateExclusions(base.packages, checked, excludedPackages, `${base.name} ${base.version}`);
   const name = parseInput(FlavourNameSchema, data.name ?? manifest.name);
-  return insertFlavour(db, actor, { name, description: data.description ?? "", base, layers: checked, message: `Imported from a luet tree (${manifest.name} ${manifest.version})` });
+  return insertFlavour(db, actor, {
+    name,
+    description: data.description ?? "",
+    base,
+    layers: checked,
+    excludedPackages: excluded,
+    message: `Imported from a luet tree (${manifest.name} ${manifest.version})`,
+  });
 }

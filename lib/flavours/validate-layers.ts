@@ -1,6 +1,8 @@
-// One check for layers however they arrive (JSON from the API, YAML from the editor, an import): schema, limits, order.
+// One check for layers however they arrive (JSON from the API, YAML from the editor, an import): schema, limits, order;
+// and one for the base packages a revision leaves out.
 import { z } from "zod";
 import { PackageDefinitionSchema, type PackageDefinition } from "../manifest/schema";
+import { exclusionProblems, normaliseExclusions } from "./kept-packages";
 import { checkOrder } from "../manifest/order";
 import { parseLayersYaml, formatPath, type ParseIssue } from "../manifest/parse";
 import { ValidationError } from "../errors";
@@ -36,3 +38,19 @@ export function validateLayers(base: PackageDefinition[], input: { layers?: unkn
   return layers;
 }
 
+
+export const ExcludedPackagesSchema = z
+  .array(z.string().regex(/^[a-z0-9][a-z0-9-]*\/[a-z0-9][a-z0-9-]*$/, "excludedPackages entries are category/name, e.g. system/openssh"))
+  .max(200, "excludedPackages lists at most 200 packages");
+
+/**
+ * Checks the base packages a revision leaves out against the base and the (already valid) layers: each must be a
+ * base package, not essential, and required by no kept package. Returns them without repeats, in base order.
+ */
+export function validateExclusions(base: PackageDefinition[], layers: PackageDefinition[], excluded: unknown, baseLabel?: string): string[] {
+  const parsed = ExcludedPackagesSchema.safeParse(excluded ?? []);
+  if (!parsed.success) fail(parsed.error.issues.map((i) => ({ path: formatPath(["excludedPackages", ...i.path]), message: i.message })));
+  const issues = exclusionProblems(base, layers, parsed.data, baseLabel);
+  if (issues.length) fail(issues.map(({ path, message, package: id }) => ({ path, message, package: id })));
+  return normaliseExclusions(base, parsed.data);
+}

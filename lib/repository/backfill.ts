@@ -7,6 +7,7 @@ import { asc, eq } from "drizzle-orm";
 import type { Db } from "../db";
 import { artefacts, buildPackages, builds, flavourRevisions, flavours, orgs } from "../db/schema";
 import { getBaseManifest } from "../base-manifests/base-manifests";
+import { revisionPackages } from "../flavours/kept-packages";
 import { silentLogger, type Logger } from "../log";
 import type { RegistryClient } from "../registry/client";
 import type { ArtefactStore } from "../builder/artefact-store";
@@ -66,7 +67,14 @@ export async function backfillRepositories(deps: BackfillDeps): Promise<{ publis
 async function publishBuild(deps: BackfillDeps, buildId: string, log: Logger): Promise<void> {
   const { db } = deps;
   const [context] = await db
-    .select({ build: builds, layers: flavourRevisions.layers, baseManifestId: flavourRevisions.baseManifestId, flavour: flavours.name, org: orgs.slug })
+    .select({
+      build: builds,
+      layers: flavourRevisions.layers,
+      excludedPackages: flavourRevisions.excludedPackages,
+      baseManifestId: flavourRevisions.baseManifestId,
+      flavour: flavours.name,
+      org: orgs.slug,
+    })
     .from(builds)
     .innerJoin(flavourRevisions, eq(flavourRevisions.id, builds.revisionId))
     .innerJoin(flavours, eq(flavours.id, builds.flavourId))
@@ -75,7 +83,7 @@ async function publishBuild(deps: BackfillDeps, buildId: string, log: Logger): P
   if (!context) return;
   const { build } = context;
   const base = await getBaseManifest(db, context.baseManifestId);
-  const definitions = [...base.packages, ...context.layers];
+  const definitions = revisionPackages(base.packages, context);
   const rows = await db
     .select({ pkg: buildPackages, artefact: artefacts })
     .from(buildPackages)

@@ -76,6 +76,7 @@ export default async function HistoryPage({ params, searchParams }: { params: Pr
                 <th>Message</th>
                 <th>Base</th>
                 <th className="text-right">Layers</th>
+                <th className="pl-6">Left out of the base</th>
                 <th className="pl-6">Saved</th>
                 <th className="text-right">Compare</th>
               </tr>
@@ -91,6 +92,7 @@ export default async function HistoryPage({ params, searchParams }: { params: Pr
                     </Link>
                   </td>
                   <td className="text-right tabular-nums">{r.layerCount}</td>
+                  <td className="pl-6 font-mono text-xs">{r.excludedPackages.length ? r.excludedPackages.join(", ") : <span className="font-sans text-slate-400">nothing</span>}</td>
                   <td className="pl-6 text-slate-600">{when(r.createdAt)}</td>
                   <td className="space-x-3 text-right text-xs whitespace-nowrap">
                     {r.number > 1 && (
@@ -141,7 +143,7 @@ export default async function HistoryPage({ params, searchParams }: { params: Pr
                 </Alert>
               </div>
             )}
-            {comparison && <DiffView diff={comparison.diff} from={comparison.from} to={comparison.to} />}
+            {comparison && <DiffView diff={comparison.diff} from={comparison.from} to={comparison.to} excluded={comparison.excluded} />}
           </Card>
         </div>
       </div>

@@ -81,12 +81,33 @@ export default async function RebasePage({ params, searchParams }: { params: Pro
         {preview && target && (
           <>
             <Card title="What changes">
-              <DiffView diff={preview.diff} from={`revision ${flavour.latest.number} on ${label(preview.from)}`} to={`the same layers on ${label(preview.to)}`} />
+              <DiffView
+                diff={preview.diff}
+                from={`revision ${flavour.latest.number} on ${label(preview.from)}`}
+                to={`the same layers on ${label(preview.to)}`}
+                excluded={{ from: flavour.latest.excludedPackages, to: preview.excludedPackages }}
+              />
+              {(preview.excludedPackages.length > 0 || preview.notes.length > 0) && (
+                <div className="mt-4 space-y-2 text-sm text-slate-700">
+                  {preview.excludedPackages.length > 0 && (
+                    <p>
+                      The rebased revision still leaves out <span className="font-mono text-xs">{preview.excludedPackages.join(", ")}</span>.
+                    </p>
+                  )}
+                  {preview.notes.length > 0 && (
+                    <Alert tone="info">
+                      {preview.notes.map((n) => (
+                        <p key={n}>{n}</p>
+                      ))}
+                    </Alert>
+                  )}
+                </div>
+              )}
             </Card>
             <Card title="Confirm">
               {preview.problems.length > 0 ? (
                 <Alert tone="error">
-                  <p className="font-medium">Your layers do not fit {label(preview.to)} as they are:</p>
+                  <p className="font-medium">Your layers or the base packages you leave out do not fit {label(preview.to)} as they are:</p>
                   <ul className="mt-1 list-disc pl-5">
                     {preview.problems.map((p, i) => (
                       <li key={i}>
@@ -99,7 +120,7 @@ export default async function RebasePage({ params, searchParams }: { params: Pro
                     <Link href={`/flavours/${flavour.id}`} className="underline">
                       layer editor
                     </Link>{" "}
-                    (e.g. change what a layer requires), save, then come back.
+                    (e.g. change what a layer requires, or keep a base package again), save, then come back.
                   </p>
                 </Alert>
               ) : (
