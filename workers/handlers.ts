@@ -1,4 +1,5 @@
-// Job handlers of the worker: builds (one at a time per worker by default), plus the reaper of builds whose worker died.
+// Job handlers of the worker: builds (one at a time per worker by default), plus the reaper of builds whose worker died
+// and the from-scratch schedule.
 import type PgBoss from "pg-boss";
 import type pg from "pg";
 import type { Db } from "@/lib/db";
@@ -14,6 +15,7 @@ import { RegistryClient } from "@/lib/registry/client";
 import { backfillRepositories } from "@/lib/repository/backfill";
 import { reapStaleDiskImages, runDiskImage } from "@/lib/disk-images/make";
 import type { DiskImageJob } from "@/lib/disk-images/disk-images";
+import { SCRATCH_SCHEDULE_POLL_MS, startDueScratchRebuilds } from "@/lib/builds/scratch-schedule";
 
 export interface WorkerContext {
   boss: PgBoss;
@@ -75,6 +77,12 @@ export async function registerHandlers(ctx: WorkerContext): Promise<() => Promis
   await reap();
   const reaper = setInterval(reap, 20_000);
 
+  // Flavours whose from-scratch schedule is due get their build; every worker looks, each due flavour is claimed once.
+  const scheduleScratchRebuilds = () =>
+    startDueScratchRebuilds(db, { boss, log: (m) => log(`scratch schedule: ${m}`) }).catch((err) => log(`scratch schedule failed: ${(err as Error).message}`));
+  void scheduleScratchRebuilds();
+  const scratchScheduler = setInterval(scheduleScratchRebuilds, SCRATCH_SCHEDULE_POLL_MS);
+
   const concurrency = Number(process.env.STRATA_WORKER_CONCURRENCY || 1);
   const workerIds: string[] = [];
   for (let i = 0; i < concurrency; i++) {
@@ -102,6 +110,7 @@ export async function registerHandlers(ctx: WorkerContext): Promise<() => Promis
 
   return async () => {
     clearInterval(reaper);
+    clearInterval(scratchScheduler);
     await stopListening();
     // Running builds stop their containers and record why; pg-boss then waits for the handlers to return.
     shutdown.abort();

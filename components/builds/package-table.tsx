@@ -5,7 +5,7 @@
 import { Fragment, useEffect, useState } from "react";
 import { api } from "../ui/api";
 import { ProblemAlert } from "../ui/problem";
-import { formatApproxDuration, formatBytes, formatDuration, formatMode, shortDigest, type BuildPackageStatus, type BuildPackageView } from "./format";
+import { describeChanges, formatApproxDuration, formatBytes, formatDuration, formatMode, shortDigest, type BuildPackageStatus, type BuildPackageView } from "./format";
 
 interface ArtefactFileView {
   path: string;
@@ -59,6 +59,51 @@ function PackageState({ pkg }: { pkg: BuildPackageView }) {
         </span>
       )}
     </span>
+  );
+}
+
+/**
+ * From-scratch builds: how the rebuilt artefact compares with the one the cache held for the key, the changed paths
+ * one click away ("did the security updates change anything?").
+ */
+function ArtefactChangesNote({ pkg }: { pkg: BuildPackageView }) {
+  if (pkg.status !== "built") return null;
+  if (!pkg.changes) {
+    return pkg.previousArtefactDigest === null ? (
+      <span className="block text-xs text-slate-500" title="The cache held no artefact for this package's key before this build">
+        no cached artefact to compare
+      </span>
+    ) : null;
+  }
+  const { changed, summary } = describeChanges(pkg.changes);
+  const listed = pkg.changes.paths;
+  const more = pkg.changes.added + pkg.changes.removed + pkg.changes.changed - listed.length;
+  const volatile = pkg.changes.volatilePaths ?? [];
+  const title = `Compared with the cached artefact ${pkg.previousArtefactDigest ? shortDigest(pkg.previousArtefactDigest) : ""} (file type, mode, size, content and link target; not times)`;
+  if (listed.length === 0 && volatile.length === 0)
+    return (
+      <span className="block text-xs text-slate-600" title={title}>
+        {summary}
+      </span>
+    );
+  return (
+    <details className="mt-0.5 text-xs whitespace-normal" title={title}>
+      <summary className={`cursor-pointer ${changed ? "font-medium text-amber-800" : "text-slate-600"}`}>{summary}</summary>
+      <ul aria-label={`Changed paths of ${pkg.packageId}`} className="mt-1 max-w-md space-y-0.5 font-mono break-all text-slate-700">
+        {listed.map((p) => (
+          <li key={p.path}>
+            <span className="text-slate-500">{p.change}</span> {p.path}
+          </li>
+        ))}
+        {more > 0 && <li className="font-sans text-slate-500">and {more} more</li>}
+        {volatile.length > 0 && (
+          <li className="font-sans text-slate-500">
+            logs and caches: <span className="font-mono">{volatile.join(", ")}</span>
+            {(pkg.changes.volatile ?? 0) > volatile.length && ` and ${(pkg.changes.volatile ?? 0) - volatile.length} more`}
+          </li>
+        )}
+      </ul>
+    </details>
   );
 }
 
@@ -164,7 +209,7 @@ function ArtefactFiles({ buildId, digest }: { buildId: string; digest: string })
   );
 }
 
-export function PackageTable({ buildId, packages, now }: { buildId: string; packages: BuildPackageView[]; now: number | null }) {
+export function PackageTable({ buildId, packages, now, fromScratch = false }: { buildId: string; packages: BuildPackageView[]; now: number | null; fromScratch?: boolean }) {
   const [open, setOpen] = useState<string | null>(null);
   const toggle = (digest: string) => setOpen((current) => (current === digest ? null : digest));
   if (packages.length === 0) return <p className="text-sm text-slate-600">This build has no packages.</p>;
@@ -221,6 +266,7 @@ export function PackageTable({ buildId, packages, now }: { buildId: string; pack
                   </td>
                   <td className="px-2 text-xs whitespace-nowrap">
                     <PackageState pkg={pkg} />
+                    {fromScratch && <ArtefactChangesNote pkg={pkg} />}
                   </td>
                   <td className="px-2 text-right text-xs whitespace-nowrap tabular-nums text-slate-600">
                     <PackageDuration pkg={pkg} now={now} />

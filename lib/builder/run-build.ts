@@ -14,6 +14,7 @@ import { engineAddress, pingEngine, EngineUnavailableError } from "./engine/clie
 import { findImageByCacheKey, sweepLeftovers } from "./engine/images";
 import { ensureBaseImage } from "./base-image";
 import { finalLayer, identityFiles } from "./final-layer";
+import { keptBasePackages } from "../flavours/kept-packages";
 import { logWriter } from "./log-writer";
 import { publishImage } from "./publish";
 import { recordArtefactFiles } from "../repository/files";
@@ -23,6 +24,7 @@ import { planKeys, runPackages, type BuildLimits, type PackageEvent } from "./ru
 import { baseCacheTag, SharedCachePublisher, sharedHas, type SharedCache } from "./shared-cache";
 import type { ArtefactStore } from "./artefact-store";
 import type { Artefact, CompressionChoice } from "./extract";
+import { compareArtefacts, previousArtefacts } from "./artefact-changes";
 import type { DebianPackage } from "../repository/types";
 
 export { reapStaleBuilds, sweepOrphans, artefactRoot, STALE_AFTER_MS } from "./housekeeping";
@@ -107,6 +109,7 @@ async function expectedDurations(
   packages: PackageDefinition[],
   keys: string[],
   log: Logger,
+  fromScratch = false,
 ): Promise<{ expected: (number | null)[]; inRegistry: string[] }> {
   const known = await db
     .select({ cacheKey: buildPackages.cacheKey, packageId: buildPackages.packageId, durationMs: buildPackages.durationMs })
@@ -120,7 +123,7 @@ async function expectedDurations(
       const key = keys[i];
       const [local, shared] = await Promise.all([findImageByCacheKey(docker, key, log), sharedHas(cache, key).catch(() => false)]);
       if (shared) inRegistry.push(key);
-      if (local !== null || shared) return 0;
+      if ((local !== null || shared) && !fromScratch) return 0;
       const sameKey = known.find((k) => k.cacheKey === key);
       const samePackage = known.find((k) => k.packageId === packageId(def));
       return sameKey?.durationMs ?? samePackage?.durationMs ?? null;
@@ -197,6 +200,8 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
    * cache), beside its extraction and the image's publishing; reused when a revision already read that image's key.
    */
   let lastPosition = -1;
+  /** From-scratch builds: the artefact the cache held for each package's key before the rebuild. */
+  let previousDigests: (string | null)[] = [];
   let debianRead: Promise<DebianPackage[]> | null = null;
   const readDebianPackages = (imageId: string, key: string | null) => {
     debianRead ??= (async () =>
@@ -229,9 +234,12 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
       case "finished":
         update(async () => {
           await recordArtefact(db, event.index, event.result.artefact);
+          // From scratch: did the rebuild change what the cache held (e.g. did the security updates change anything)?
+          const before = previousDigests[event.index];
+          const changes = build.fromScratch && before ? await compareArtefacts(db, before, event.result.artefact.digest) : undefined;
           await db
             .update(buildPackages)
-            .set({ status: event.result.cached ? "cached" : "built", cached: event.result.cached, imageId: event.result.imageId, durationMs: event.result.durationMs, finishedAt: now })
+            .set({ status: event.result.cached ? "cached" : "built", cached: event.result.cached, imageId: event.result.imageId, durationMs: event.result.durationMs, finishedAt: now, ...(changes ? { changes } : {}) })
             .where(packageRow(event.index));
           await db.update(builds).set({ donePackages: event.index + 1 }).where(eq(builds.id, build.id));
         });
@@ -252,7 +260,9 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
       .innerJoin(orgs, eq(orgs.id, flavours.orgId))
       .where(eq(flavourRevisions.id, build.revisionId));
     const base = await getBaseManifest(db, context.revision.baseManifestId);
-    const packages = [...base.packages, ...context.revision.layers];
+    // The base packages the revision keeps (it may leave some out), then its layers.
+    const basePackages = keptBasePackages(base.packages, context.revision.excludedPackages);
+    const packages = [...basePackages, ...context.revision.layers];
     const registry = deps.registry;
     const cache: SharedCache = { registry, repository: deps.cacheRepository ?? "strata-cache" };
     const baseVersion = `${base.name} ${base.version}`;
@@ -274,11 +284,17 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     // Variables for steps that ask for them (layers of strata-base 1 do); the version stamp itself is the final layer's.
     const buildEnv = { STRATA_FLAVOUR: context.flavourName, STRATA_VERSION: build.version, STRATA_BASE_VERSION: baseVersion };
     const keys = planKeys(baseId, packages, buildEnv);
-    const { expected, inRegistry } = await expectedDurations(db, deps.docker, cache, packages, keys, log);
+    const { expected, inRegistry } = await expectedDurations(db, deps.docker, cache, packages, keys, log, build.fromScratch);
     // Those need no push and no second look from the publisher.
     publisher.knownPresent(inRegistry);
+    if (build.fromScratch) {
+      // Read before any package is rebuilt: afterwards the cache holds the new artefacts.
+      previousDigests = await previousArtefacts(db, deps.artefactStore, keys, build.id);
+      say(`from scratch: every package is built again, without the cache; its results then replace the cached ones (${previousDigests.filter(Boolean).length} of ${packages.length} packages had a cached artefact to compare with)`);
+    }
     update(async () => {
-      for (const [position, key] of keys.entries()) await db.update(buildPackages).set({ cacheKey: key, expectedMs: expected[position] }).where(packageRow(position));
+      for (const [position, key] of keys.entries())
+        await db.update(buildPackages).set({ cacheKey: key, expectedMs: expected[position], ...(build.fromScratch ? { previousArtefactDigest: previousDigests[position] } : {}) }).where(packageRow(position));
     });
     setPhase("building", `${expected.filter((e) => e !== 0).length} of ${packages.length} packages to build`);
 
@@ -297,6 +313,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
       withKeyLock: advisoryKeyLock(deps.pool),
       sharedCache: cache,
       publisher,
+      fromScratch: build.fromScratch,
       onLog: (pkg, line) => logs.write(pkg, line),
       onPackage,
       signal: abort.signal,
@@ -403,7 +420,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
         build: { id: build.id, version: build.version, flavourRevision: build.revisionNumber, image: { reference: `${publicRegistry}/${repository}:${build.version}`, digest: pushed.digest, size: pushed.size } },
         packages: result.packages.map((pkg, position) => ({
           definition: packages[position],
-          fromBase: position < base.packages.length,
+          fromBase: position < basePackages.length,
           cacheKey: pkg.cacheKey,
           cached: pkg.cached,
           buildMs: pkg.durationMs,

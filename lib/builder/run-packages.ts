@@ -70,6 +70,11 @@ export interface RunPackagesOptions {
   sharedCache?: SharedCache;
   /** Pushes every package image to the shared cache in the background. */
   publisher?: SharedCachePublisher;
+  /**
+   * Build every package again, ignoring what the engine, the registry and the artefact index hold for its key
+   * (still under the key lock); the new image, its push and its artefact then become the cached ones for the key.
+   */
+  fromScratch?: boolean;
 }
 
 export interface RunPackagesResult {
@@ -152,7 +157,7 @@ export async function runPackages(opts: RunPackagesOptions): Promise<RunPackages
       }
       // The previous extraction must be done before this one starts (and its failure stops the build).
       if (extracting) await extracting;
-      const ctx = { key, imageId, parentImage, log, inRegistry };
+      const ctx = { key, imageId, parentImage, log, inRegistry, rebuilt: opts.fromScratch === true };
       extracting = artefactOf(opts, def, ctx).then(
         ({ artefact, method }) => {
           const result = { id, cacheKey: ctx.key, cached, cacheSource, imageId: ctx.imageId, durationMs: Date.now() - started, artefact, extractMethod: method };
@@ -178,6 +183,7 @@ export async function runPackages(opts: RunPackagesOptions): Promise<RunPackages
 /**
  * The image for one package's key: this engine's cached one, else the registry's shared one (pulled), else one
  * built now under the key lock (another worker may have built it meanwhile, so both caches are asked again).
+ * From scratch, one built now under the key lock whatever the caches hold.
  */
 async function imageFor(
   opts: RunPackagesOptions,
@@ -197,9 +203,11 @@ async function imageFor(
     const pulled = opts.sharedCache ? await pullCachedPackage(opts.docker, opts.sharedCache, ctx.key, ctx.log) : null;
     return pulled ? { imageId: pulled, cached: true, source: "registry" } : null;
   };
-  const outcome =
-    (await lookup()) ??
-    (await ctx.withKeyLock(ctx.key, async () => (await lookup()) ?? { imageId: await buildPackage(opts, def, ctx), cached: false }));
+  // From scratch, the caches are not asked: the commit moves the engine tag, and the publisher pushes the new image.
+  const outcome = opts.fromScratch
+    ? await ctx.withKeyLock(ctx.key, async () => ({ imageId: await buildPackage(opts, def, ctx), cached: false as const }))
+    : ((await lookup()) ??
+      (await ctx.withKeyLock(ctx.key, async () => (await lookup()) ?? { imageId: await buildPackage(opts, def, ctx), cached: false as const })));
   if (outcome.cached) opts.onPackage?.({ type: "cached", id, index: ctx.index, cacheKey: ctx.key, imageId: outcome.imageId, source: outcome.source! });
   else opts.onPackage?.({ type: "committed", id, index: ctx.index, imageId: outcome.imageId });
   if (opts.signal?.aborted) throw new BuildCancelledError(id);
@@ -213,9 +221,10 @@ async function imageFor(
 async function artefactOf(
   opts: RunPackagesOptions,
   def: PackageDefinition,
-  ctx: { key: string; imageId: string; parentImage: string; log: Logger; inRegistry?: Promise<void> },
+  ctx: { key: string; imageId: string; parentImage: string; log: Logger; inRegistry?: Promise<void>; rebuilt: boolean },
 ): Promise<{ artefact: Artefact; method?: ExtractionMethod }> {
-  const indexed = opts.artefactStore.loadIndex<Artefact>(ctx.key);
+  // A rebuilt image is extracted again; saving its index below makes it the key's artefact from now on.
+  const indexed = ctx.rebuilt ? null : opts.artefactStore.loadIndex<Artefact>(ctx.key);
   if (indexed && opts.artefactStore.has(indexed.digest)) return { artefact: indexed };
   // With a shared cache the layer is read from the registry once the push is done; without, from the engine.
   const fromRegistry = opts.sharedCache && ctx.inRegistry && (await ctx.inRegistry.then(() => true, () => false));

@@ -7,10 +7,12 @@ import type { Actor } from "../auth/actor";
 import { orgScope } from "../auth/roles";
 import { ConflictError, NotFoundError } from "../errors";
 import { packageId } from "../manifest/schema";
+import type PgBoss from "pg-boss";
 import { bossDb, getSenderBoss, QUEUES, type BuildJob } from "../jobs/boss";
 import { notifyBuildQueued } from "../jobs/wake";
 import { parseInput } from "../validation";
 import { getFlavourRow, getRevisionRow } from "../flavours/flavours";
+import { keptBasePackages } from "../flavours/kept-packages";
 import { getBaseManifest } from "../base-manifests/base-manifests";
 import { versionName } from "./version-name";
 
@@ -18,6 +20,8 @@ export const StartBuildInput = z
   .object({
     /** Revision number to build; the latest when omitted. */
     revision: z.number().int().positive().optional(),
+    /** false: build from scratch, every package again without the cache (its results then become the cached ones). */
+    cache: z.boolean({ error: "cache must be true or false (false builds every package again, without the cache)" }).default(true),
   })
   .strict();
 
@@ -25,12 +29,25 @@ const uuidOr404 = (id: string) => {
   if (!z.uuid().safeParse(id).success) throw new NotFoundError("No such build.");
 };
 
-/** Inserts the build, its package rows and its job in the caller's transaction. */
-async function enqueueBuild(tx: DbOrTx, actor: Actor, flavour: { id: string; orgId: string }, revisionNumber: number, retryOf?: string): Promise<Build> {
+/** How a build is started: a retry of which build, from scratch, by the flavour's schedule. */
+export interface EnqueueOptions {
+  retryOf?: string;
+  fromScratch?: boolean;
+  scheduled?: boolean;
+  /** The pg-boss to send the job with (a worker's own); the web process's sender when absent. */
+  boss?: PgBoss;
+}
+
+/** Inserts the build, its package rows and its job in the caller's transaction; a null actor is the scheduler. */
+export async function enqueueBuild(tx: DbOrTx, actor: Actor | null, flavour: { id: string; orgId: string }, revisionNumber: number, opts: EnqueueOptions = {}): Promise<Build> {
   const revision = await getRevisionRow(tx, flavour.id, revisionNumber);
   const base = await getBaseManifest(tx, revision.baseManifestId);
-  const packages = [...base.packages.map((p) => ({ p, fromBase: true })), ...revision.layers.map((p) => ({ p, fromBase: false }))];
-  const [{ n }] = await tx.select({ n: count() }).from(builds).where(eq(builds.revisionId, revision.id));
+  const packages = [
+    ...keptBasePackages(base.packages, revision.excludedPackages).map((p) => ({ p, fromBase: true })),
+    ...revision.layers.map((p) => ({ p, fromBase: false })),
+  ];
+  // Imports (r1.1-import.1) share their parent's revision but are not builds of it.
+  const [{ n }] = await tx.select({ n: count() }).from(builds).where(and(eq(builds.revisionId, revision.id), eq(builds.kind, "build")));
   const [build] = await tx
     .insert(builds)
     .values({
@@ -40,12 +57,14 @@ async function enqueueBuild(tx: DbOrTx, actor: Actor, flavour: { id: string; org
       revisionNumber: revision.number,
       version: versionName(revision.number, n + 1),
       totalPackages: packages.length,
-      startedBy: actor.user.id,
-      retryOf,
+      startedBy: actor?.user.id ?? null,
+      retryOf: opts.retryOf,
+      fromScratch: opts.fromScratch ?? false,
+      scheduled: opts.scheduled ?? false,
     })
     .returning();
   await tx.insert(buildPackages).values(packages.map(({ p, fromBase }, position) => ({ buildId: build.id, position, packageId: packageId(p), version: p.version, fromBase })));
-  const boss = await getSenderBoss();
+  const boss = opts.boss ?? (await getSenderBoss());
   const jobId = await boss.send(QUEUES.build, { buildId: build.id } satisfies BuildJob, { db: bossDb(tx) });
   await notifyBuildQueued(tx, build.id);
   const [withJob] = await tx.update(builds).set({ jobId }).where(eq(builds.id, build.id)).returning();
@@ -53,12 +72,12 @@ async function enqueueBuild(tx: DbOrTx, actor: Actor, flavour: { id: string; org
 }
 
 export async function startBuild(db: Db, actor: Actor, flavourId: string, input: unknown): Promise<Build> {
-  const { revision } = parseInput(StartBuildInput, input ?? {});
+  const { revision, cache } = parseInput(StartBuildInput, input ?? {});
   return db.transaction(async (tx) => {
     const flavour = await getFlavourRow(tx, actor, flavourId);
     if (flavour.archivedAt) throw new ConflictError("This flavour is archived; restore it before building.");
     const number = revision ?? (await getRevisionRow(tx, flavour.id)).number;
-    return enqueueBuild(tx, actor, flavour, number);
+    return enqueueBuild(tx, actor, flavour, number, { fromScratch: !cache });
   });
 }
 
@@ -87,6 +106,9 @@ export async function getBuild(db: DbOrTx, actor: Actor, id: string) {
       // With startedAt, for the progress weighted by expected time and the time left.
       expectedMs: buildPackages.expectedMs,
       startedAt: buildPackages.startedAt,
+      // From-scratch builds: what the cache held for the key before, and how the rebuilt artefact differs from it.
+      previousArtefactDigest: buildPackages.previousArtefactDigest,
+      changes: buildPackages.changes,
       artefact: { digest: artefacts.digest, size: artefacts.size, uncompressedSize: artefacts.uncompressedSize, fileCount: artefacts.fileCount, compression: artefacts.compression },
     })
     .from(buildPackages)
@@ -109,12 +131,16 @@ export async function listBuilds(db: DbOrTx, actor: Actor, flavourId: string) {
       version: builds.version,
       revisionNumber: builds.revisionNumber,
       status: builds.status,
+      fromScratch: builds.fromScratch,
+      scheduled: builds.scheduled,
       totalPackages: builds.totalPackages,
       donePackages: builds.donePackages,
       phase: builds.phase,
       phaseDetail: builds.phaseDetail,
       imageRef: builds.imageRef,
       imageDigest: builds.imageDigest,
+      kind: builds.kind,
+      sourceReference: builds.sourceReference,
       error: builds.error,
       createdAt: builds.createdAt,
       startedAt: builds.startedAt,
@@ -154,7 +180,8 @@ export async function retryBuild(db: Db, actor: Actor, id: string): Promise<Buil
     if (build.status !== "failed" && build.status !== "cancelled") throw new ConflictError(`Only failed or cancelled builds can be retried; this one is ${build.status}.`);
     const flavour = await getFlavourRow(tx, actor, build.flavourId);
     const [revision] = await tx.select({ number: flavourRevisions.number }).from(flavourRevisions).where(eq(flavourRevisions.id, build.revisionId));
-    return enqueueBuild(tx, actor, flavour, revision.number, build.id);
+    // A from-scratch build stays one when retried: every package is built again, those the failed attempt rebuilt too.
+    return enqueueBuild(tx, actor, flavour, revision.number, { retryOf: build.id, fromScratch: build.fromScratch });
   });
 }
 

@@ -39,8 +39,8 @@ function snapshot(): BuildSnapshot {
     cancelRequestedAt: null,
     startedByUser: null,
     packages: [
-      { position: 0, packageId: "system/hello", version: "1", fromBase: true, status: "built", cached: false, cacheKey: "k0", step: 1, steps: 1, durationMs: 900, expectedMs: null, startedAt: at(1), artefact: null },
-      { position: 1, packageId: "layer/greeting", version: "1", fromBase: false, status: "running", cached: false, cacheKey: "k1", step: 1, steps: 3, durationMs: null, expectedMs: 4000, startedAt: at(2), artefact: null },
+      { position: 0, packageId: "system/hello", version: "1", fromBase: true, status: "built", cached: false, cacheKey: "k0", step: 1, steps: 1, durationMs: 900, expectedMs: null, startedAt: at(1), previousArtefactDigest: null, changes: null, artefact: null },
+      { position: 1, packageId: "layer/greeting", version: "1", fromBase: false, status: "running", cached: false, cacheKey: "k1", step: 1, steps: 3, durationMs: null, expectedMs: 4000, startedAt: at(2), previousArtefactDigest: null, changes: null, artefact: null },
     ],
   };
 }
@@ -62,6 +62,12 @@ describe("buildChangeKey", () => {
     const withArtefact = snapshot();
     withArtefact.packages[0] = { ...withArtefact.packages[0], artefact: { digest: `sha256:${"a".repeat(64)}`, size: 120, uncompressedSize: 300, fileCount: 1, compression: "gzip" } };
     expect(buildChangeKey(withArtefact)).not.toBe(buildChangeKey(snapshot()));
+  });
+
+  it("changes when a rebuilt package's comparison with the cached artefact lands", () => {
+    const compared = snapshot();
+    compared.packages[0] = { ...compared.packages[0], changes: { identical: false, added: 0, removed: 0, changed: 1, paths: [{ path: "/etc/stamp", change: "changed" }] } };
+    expect(buildChangeKey(compared)).not.toBe(buildChangeKey(snapshot()));
   });
 
   it("changes with a package's step and status", () => {

@@ -27,6 +27,13 @@ export interface ArtefactChanges {
   changed: number;
   /** The first changed paths, each with its kind. */
   paths: Array<{ path: string; change: "added" | "removed" | "changed" }>;
+  /**
+   * Differences in paths that change on every rebuild (logs, caches, ld.so.cache, "-old" backups): not counted in
+   * added/removed/changed above, so "only logs and caches changed" reads as unchanged. Absent in older rows.
+   */
+  volatile?: number;
+  /** The first of those paths. */
+  volatilePaths?: string[];
 }
 export type BuildPackageStatus = (typeof PACKAGE_STATUSES)[number];
 

@@ -2,7 +2,7 @@ import { Breadcrumb } from "@/components/ui/breadcrumb";
 import Link from "next/link";
 import { getDb } from "@/lib/db";
 import { requirePageActor } from "@/lib/auth/current";
-import { listBaseManifests } from "@/lib/base-manifests/base-manifests";
+import { getBaseManifest, listBaseManifests } from "@/lib/base-manifests/base-manifests";
 import { CATALOG } from "@/lib/manifest/catalog";
 import { Alert } from "@/components/ui/alert";
 import { Card, PageHeader } from "@/components/ui/card";
@@ -26,7 +26,8 @@ export default async function FlavourPage({ params, searchParams }: { params: Pr
   const { forked, imported } = await searchParams;
   const flavour = await loadFlavour(actor, id);
   const { latest } = flavour;
-  const basePackages = latest.packages.slice(0, latest.packages.length - latest.layers.length);
+  // Every base package, kept or not: the editor lets each be left out or kept again.
+  const basePackages = (await getBaseManifest(getDb(), latest.base.id)).packages;
   const bases = await listBaseManifests(getDb());
   const current = bases.find((b) => b.id === latest.base.id);
   const newer = bases.filter((b) => current && b.name === current.name && b.createdAt > current.createdAt).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
@@ -115,11 +116,19 @@ export default async function FlavourPage({ params, searchParams }: { params: Pr
         revision={latest.number}
         base={{ id: latest.base.id, name: latest.base.name, version: latest.base.version, packages: basePackages }}
         layers={latest.layers}
+        excludedPackages={latest.excludedPackages}
         catalog={CATALOG.map((e) => ({ id: e.id, title: e.title, description: e.description }))}
       />
       <div className="mt-6">
         <Card title="Details">
-          <FlavourSettings id={flavour.id} name={flavour.name} description={flavour.description} archived={archived} />
+          <FlavourSettings
+            id={flavour.id}
+            name={flavour.name}
+            description={flavour.description}
+            archived={archived}
+            scratchRebuildDays={flavour.scratchRebuildDays}
+            nextScratchRebuildAt={flavour.nextScratchRebuildAt?.toISOString() ?? null}
+          />
         </Card>
       </div>
     </>
