@@ -4,6 +4,7 @@ import { SignUpInput } from "./auth/sign-up";
 import { CreateTokenInput } from "./auth/tokens";
 import { PublishBaseManifestInput } from "./base-manifests/base-manifests";
 import { CreateFlavourInput, RebaseInput, SaveRevisionInput, UpdateFlavourInput } from "./flavours/flavours";
+import { StartBuildInput } from "./builds/builds";
 import { ImportFlavourInput } from "./flavours/transfer";
 import { PackageDefinitionSchema } from "./manifest/schema";
 import { CreateChannelInput, PauseInput, RollbackInput, RolloutInput, UpdateChannelInput } from "./channels/channels";
@@ -12,6 +13,7 @@ import { CreateRegistrationTokenInput } from "./devices/registration-tokens";
 import { UpdateDeviceInput } from "./devices/devices";
 import { DiskImageInput } from "./disk-images/disk-images";
 import { DISK_FORMATS } from "./disk-images/layout";
+import { CheckImportInput, ImportInput } from "./builds/import";
 
 type Operation = {
   summary: string;
@@ -110,20 +112,35 @@ addPaths({
   },
   "/flavours/{id}": {
     get: { summary: "A flavour and its latest revision", tags: ["flavours"], parameters: [idParam()], responses: { 200: { description: "Flavour" }, 404: err("Not found (or not yours)") } },
-    patch: { summary: "Rename, describe, archive or restore", tags: ["flavours"], parameters: [idParam()], requestBody: json(input(UpdateFlavourInput)), responses: { 200: { description: "Updated" }, 404: err("Not found"), 409: err("Name taken"), 422: invalid } },
+    patch: {
+      summary:
+        "Rename, describe, archive or restore; `scratchRebuildDays` (1–90, or null for off, the default) rebuilds the latest revision from scratch on a schedule, the first one interval after turning it on. The flavour shows `scratchRebuildDays` and `nextScratchRebuildAt`",
+      tags: ["flavours"],
+      parameters: [idParam()],
+      requestBody: json(input(UpdateFlavourInput)),
+      responses: { 200: { description: "Updated" }, 404: err("Not found"), 409: err("Name taken"), 422: invalid },
+    },
   },
   "/flavours/{id}/revisions": {
     get: { summary: "Revisions, newest first", tags: ["flavours"], parameters: [idParam()], responses: { 200: { description: "Revisions" } } },
     post: {
-      summary: "Save the layers as a new revision",
+      summary:
+        "Save the layers and the base packages left out as a new revision. Omitted `layers`/`layersYaml` or `excludedPackages` keep the latest revision's. A left-out package must be a package of the base, not essential (system/base, system/kernel, system/dracut, system/grub, system/boot) and required by no kept base package or layer; otherwise 422 with `details.issues` naming it and its dependents",
       tags: ["flavours"],
       parameters: [idParam()],
-      requestBody: json({ ...input(SaveRevisionInput), properties: { ...(input(SaveRevisionInput) as { properties?: object }).properties, layers: { type: "array", items: input(PackageDefinitionSchema) } } }),
-      responses: { 201: { description: "The new revision" }, 404: err("Not found"), 409: err("A newer revision exists, or the flavour is archived"), 422: invalid },
+      requestBody: json({
+        ...input(SaveRevisionInput),
+        properties: {
+          ...(input(SaveRevisionInput) as { properties?: object }).properties,
+          layers: { type: "array", items: input(PackageDefinitionSchema) },
+          excludedPackages: { type: "array", items: { type: "string", pattern: "^[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*$" }, description: "base packages (category/name) to leave out, e.g. [\"system/openssh\"]" },
+        },
+      }),
+      responses: { 201: { description: "The new revision (with `excludedPackages`, and `packages`: kept base packages then layers)" }, 404: err("Not found"), 409: err("A newer revision exists, or the flavour is archived"), 422: invalid },
     },
   },
   "/flavours/{id}/revisions/{number}": {
-    get: { summary: "One revision: base, layers and the full package list", tags: ["flavours"], parameters: [idParam(), revisionParam], responses: { 200: { description: "Revision" }, 404: err("Not found") } },
+    get: { summary: "One revision: base, layers, the base packages it leaves out (`excludedPackages`) and the package list a build installs", tags: ["flavours"], parameters: [idParam(), revisionParam], responses: { 200: { description: "Revision" }, 404: err("Not found") } },
   },
   "/flavours/{id}/revisions/{number}/export": {
     get: {
@@ -142,7 +159,7 @@ addPaths({
     },
   },
   "/flavours/{id}/rebase": {
-    get: { summary: "Preview a rebase onto `?baseManifestId=`: the diff and any layer that no longer fits", tags: ["flavours"], parameters: [idParam()], responses: { 200: { description: "Preview" } } },
+    get: { summary: "Preview a rebase onto `?baseManifestId=`: the diff, the kept exclusions (with notes on dropped ones) and any layer or exclusion that no longer fits", tags: ["flavours"], parameters: [idParam()], responses: { 200: { description: "Preview" } } },
     post: { summary: "Rebase onto another base-manifest version (a new revision)", tags: ["flavours"], parameters: [idParam()], requestBody: json(input(RebaseInput)), responses: { 201: { description: "The new revision" }, 422: invalid } },
   },
 });
@@ -440,6 +457,70 @@ addPaths({
       parameters: [idParam(), { name: "format", in: "path", required: true, schema: { type: "string", enum: [...DISK_FORMATS] } }],
       responses: { 200: { description: "Headers only" }, 404: err("No such disk image or format"), 409: err("The disk image has not succeeded (yet)") },
     },
+  },
+});
+
+const importRefusals = {
+  403: err("The reference is in another organisation's repository (not under your organisation's slug/)"),
+  404: err("No such flavour, or the registry has no such tag or digest"),
+  409: err("The flavour is archived; on import, the tag names another digest than the one checked"),
+  422: err(
+    "The reference does not parse or names another registry; a manifest list or a non-image artifact; not made from a build of the flavour (details name the first differing layer and the closest build); or identical to a build (nothing to import)",
+  ),
+};
+
+addPaths({
+  "/flavours/{id}/imports/check": {
+    post: {
+      summary: "What importing an image made by hand (docker run, commit, push) would bring in: its digest, the build it was made from and its extra layers (size, history command). Writes nothing",
+      tags: ["builds"],
+      parameters: [idParam("id", "flavour id")],
+      requestBody: json(input(CheckImportInput)),
+      responses: { 200: { description: "`{ reference, source, digest, mediaType, size, parent: { id, version, layers }, layers: [{ position, diffId, digest, size, mediaType, createdBy }], version }`" }, ...importRefusals },
+    },
+  },
+  "/flavours/{id}/imports": {
+    post: {
+      summary: "Import exactly the checked digest as a succeeded build <parent>-import.<n>: its extra layers become artefacts, the image is copied into the flavour's repository by the same digest",
+      tags: ["builds"],
+      parameters: [idParam("id", "flavour id")],
+      requestBody: json(input(ImportInput)),
+      responses: { 201: { description: "The imported build (kind \"import\", parentBuildId, sourceReference)" }, ...importRefusals },
+    },
+  },
+  "/builds/{id}/diff": {
+    get: {
+      summary: "An imported build against its parent build: who imported it from where, its extra layers, and the files they add, change and remove",
+      tags: ["builds"],
+      parameters: [idParam("id", "build id")],
+      responses: { 200: { description: "`{ build, parent, importedBy, importedAt, sourceReference, layers, totals: { added, changed, removed }, files: [{ path, change, type, size }], truncated }`" }, 404: err("No such build, or not an imported build") },
+    },
+  },
+});
+
+addPaths({
+  "/flavours/{id}/builds": {
+    get: { summary: "The flavour's builds, newest first (each with `fromScratch` and `scheduled`)", tags: ["builds"], parameters: [idParam()], responses: { 200: { description: "`{ builds }`" }, 404: err("No such flavour (or not yours)") } },
+    post: {
+      summary:
+        "Start a build of a revision (the latest when `revision` is omitted). `cache: false` builds from scratch: every package built again without the cache, its image, shared-cache entry and artefact then the cached ones for its key; the build page compares each new artefact with the one the cache held",
+      tags: ["builds"],
+      parameters: [idParam()],
+      requestBody: json(input(StartBuildInput)),
+      responses: { 201: { description: "The queued build" }, 404: err("No such flavour or revision"), 409: err("The flavour is archived"), 422: invalid },
+    },
+  },
+  "/builds/{id}": {
+    get: {
+      summary:
+        "A build with its packages. `fromScratch`/`scheduled` say how it was started; in a from-scratch build each package has `previousArtefactDigest` (the artefact the cache held for its key, null if none) and `changes` ({ identical, added, removed, changed, paths: first 20 `{ path, change }`, volatile, volatilePaths: differences only in logs and caches }), compared over path, type, mode, size, content and link target",
+      tags: ["builds"],
+      parameters: [idParam()],
+      responses: { 200: { description: "The build" }, 404: err("No such build (or not yours)") },
+    },
+  },
+  "/builds/{id}/retry": {
+    post: { summary: "Retry a failed or cancelled build as a new build of the same revision (a from-scratch build stays one)", tags: ["builds"], parameters: [idParam()], responses: { 201: { description: "The new build" }, 404: err("No such build"), 409: err("Not failed or cancelled") } },
   },
 });
 

@@ -12,9 +12,10 @@ import { Card } from "../ui/card";
 import { ProblemAlert } from "../ui/problem";
 import { BuildLog } from "./build-log";
 import { PackageTable } from "./package-table";
+import { ImportSummary } from "./import-summary";
 import { BuildProgressBar, BuildStatusBadge } from "./status";
 import { VersionMeaning, VersionName } from "./version-name";
-import { buildDuration, digestReference, formatBytes, formatDuration, formatWhen, isActive, type BuildView as Build, type LogLine } from "./format";
+import { buildDuration, digestReference, formatBytes, formatDuration, formatWhen, isActive, scratchSummary, type BuildView as Build, type LogLine } from "./format";
 import { buildProgress, describePhase, describeTimeLeft } from "@/lib/builds/progress";
 
 type Connection = "connecting" | "live" | "reconnecting" | "done";
@@ -177,6 +178,14 @@ export function BuildView({ initial, flavourName }: { initial: Build; flavourNam
             <span className="font-mono">{build.version}</span>
             {" is "}
             <VersionMeaning id="build-version-meaning" version={build.version} revisionNumber={build.revisionNumber} className="font-medium text-slate-800" />
+            {build.fromScratch && (
+              <>
+                {" · "}
+                <span data-testid="build-from-scratch" className="rounded bg-amber-50 px-1.5 py-0.5 text-xs font-medium text-amber-800 ring-1 ring-inset ring-amber-200" title="Every package built again without the cache; the results replaced the cached ones">
+                  {build.scheduled ? "scheduled build from scratch" : "built from scratch"}
+                </span>
+              </>
+            )}
             {build.startedByUser && (
               <>
                 {" · started by "}
@@ -185,6 +194,7 @@ export function BuildView({ initial, flavourName }: { initial: Build; flavourNam
                 </span>
               </>
             )}
+            {build.scheduled && " · started by the flavour's from-scratch schedule"}
             {" on "}
             <When iso={build.createdAt} />
           </p>
@@ -257,6 +267,8 @@ export function BuildView({ initial, flavourName }: { initial: Build; flavourNam
         </Card>
       )}
 
+      {build.kind === "import" && <ImportSummary buildId={build.id} />}
+
       <Card title="Progress">
         <div className="space-y-3">
           <BuildProgressBar status={build.status} phase={build.phase} phaseLine={phaseLine} progress={progress} timeLeft={timeLeft} />
@@ -316,7 +328,12 @@ export function BuildView({ initial, flavourName }: { initial: Build; flavourNam
       </Card>
 
       <Card title="Packages">
-        <PackageTable buildId={build.id} packages={build.packages} now={now} />
+        {build.fromScratch && (
+          <p className="mb-3 text-sm text-slate-600" data-testid="scratch-summary">
+            {scratchSummary(build.packages)}
+          </p>
+        )}
+        <PackageTable buildId={build.id} packages={build.packages} now={now} fromScratch={build.fromScratch} />
       </Card>
 
       <Card title="Log">

@@ -1,7 +1,7 @@
 // The build as the browser sees it (getBuild's JSON: dates are ISO strings) and the small formatters the build pages share.
-import type { BuildPackageStatus, BuildPhase, BuildStatus } from "@/lib/db/schema/builds";
+import type { ArtefactChanges, BuildKind, BuildPackageStatus, BuildPhase, BuildStatus } from "@/lib/db/schema/builds";
 
-export type { BuildStatus, BuildPackageStatus, BuildPhase };
+export type { ArtefactChanges, BuildStatus, BuildPackageStatus, BuildPhase };
 
 export interface ArtefactView {
   digest: string;
@@ -26,6 +26,10 @@ export interface BuildPackageView {
   startedAt: string | null;
   /** Recorded as soon as the package is done, while the build still runs. */
   artefact: ArtefactView | null;
+  /** From-scratch builds: the artefact the cache held for this key before (null: none); absent from older snapshots. */
+  previousArtefactDigest?: string | null;
+  /** From-scratch builds: how the rebuilt artefact differs from that one (null until compared, or nothing to compare). */
+  changes?: ArtefactChanges | null;
 }
 
 export interface BuildView {
@@ -46,6 +50,13 @@ export interface BuildView {
   imageSize: number | null;
   error: string | null;
   retryOf: string | null;
+  /** Built without the cache; `scheduled` when the flavour's schedule started it. Absent from older snapshots. */
+  fromScratch?: boolean;
+  scheduled?: boolean;
+  /** "import": an image made by hand and imported (see parentBuildId, sourceReference). Absent from older snapshots. */
+  kind?: BuildKind;
+  parentBuildId?: string | null;
+  sourceReference?: string | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -138,4 +149,37 @@ export function formatMode(type: string, mode: number): string {
   let out = kind;
   for (let i = 8; i >= 0; i--) out += mode & (1 << i) ? bits[(8 - i) % 3] : "-";
   return out;
+}
+
+/**
+ * A rebuilt package against the artefact the cache held for its key: "unchanged", "unchanged except logs and caches
+ * (6 files)", "1 file changed", "5 files changed (3 changed, 2 added)".
+ */
+export function describeChanges(changes: ArtefactChanges): { changed: boolean; summary: string } {
+  const real = changes.added + changes.removed + changes.changed;
+  const volatile = changes.volatile ?? 0;
+  if (real === 0) return { changed: false, summary: changes.identical || volatile === 0 ? "unchanged" : `unchanged except logs and caches (${plural(volatile, "file")})` };
+  const kinds = (["changed", "added", "removed"] as const).filter((kind) => changes[kind] > 0);
+  if (kinds.length === 1) return { changed: true, summary: `${plural(real, "file")} ${kinds[0]}` };
+  return { changed: true, summary: `${plural(real, "file")} changed (${kinds.map((kind) => `${changes[kind]} ${kind}`).join(", ")})` };
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** A from-scratch build in one line: which rebuilt packages came out different from what the cache held. */
+export function scratchSummary(packages: BuildPackageView[]): string {
+  const compared = packages.filter((p) => p.changes);
+  const changed = compared.filter((p) => describeChanges(p.changes!).changed);
+  const uncompared = packages.filter((p) => p.status === "built" && !p.changes && p.previousArtefactDigest === null).length;
+  const pending = packages.filter((p) => p.status === "pending" || p.status === "running").length;
+  const parts = [
+    "Built from scratch, without the cache; each package's new artefact is compared with the one the cache held.",
+    compared.length > 0 &&
+      (changed.length === 0
+        ? `All ${plural(compared.length, "compared package")} are unchanged (logs and caches aside).`
+        : `${changed.length} of ${plural(compared.length, "compared package")} changed: ${changed.map((p) => p.packageId).join(", ")}.`),
+    uncompared > 0 && `${plural(uncompared, "package")} had no cached artefact to compare with.`,
+    pending > 0 && `${pending} still to build.`,
+  ];
+  return parts.filter(Boolean).join(" ");
 }

@@ -62,6 +62,11 @@ export function ReleaseHistory({ history, currentId, previousId }: { history: Hi
                 <Link href={`/builds/${r.build.id}`} className="font-mono text-xs text-brand-600 hover:underline" aria-label={`Build ${r.build.version}`}>
                   {r.build.version}
                 </Link>
+                {r.build.kind === "import" && (
+                  <span className="ml-1 text-xs text-violet-800" title={r.build.sourceReference ?? undefined}>
+                    made by hand
+                  </span>
+                )}
               </td>
               <td className="px-3 py-2.5 text-right whitespace-nowrap tabular-nums">{formatBytes(r.imageSize)}</td>
               <td className="px-3 py-2.5 text-right tabular-nums">{r.rolloutPercent === null ? "—" : `${r.rolloutPercent} %`}</td>

@@ -5,6 +5,9 @@ export const versionName = (revision: number, nthBuild: number) => `r${revision}
 
 /** "r2.1" → "revision 2, build 1"; null for a version not named by versionName. */
 export function explainVersion(version: string): string | null {
-  const match = /^r(\d+)\.(\d+)$/.exec(version);
-  return match ? `revision ${Number(match[1])}, build ${Number(match[2])}` : null;
+  const match = /^r(\d+)\.(\d+)(?:-import\.(\d+))?$/.exec(version);
+  if (!match) return null;
+  const build = `revision ${Number(match[1])}, build ${Number(match[2])}`;
+  // r1.1-import.2: the second image made by hand from build r1.1 and imported (lib/builds/import.ts).
+  return match[3] ? `import ${Number(match[3])} of ${build}, made by hand` : build;
 }

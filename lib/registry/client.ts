@@ -60,6 +60,11 @@ const OAUTH_CLIENT_ID = "strata";
 const REPOSITORY = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
+/** True for a repository name the distribution grammar allows (and so one that cannot change a URL's path). */
+export const isRepositoryName = (repo: string) => repo.length <= 255 && REPOSITORY.test(repo);
+/** True for a valid tag. */
+export const isTag = (tag: string) => TAG.test(tag);
+
 const pullScope = (repo: string) => `repository:${repo}:pull`;
 const pushScope = (repo: string) => `repository:${repo}:pull,push`;
 

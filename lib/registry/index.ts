@@ -2,6 +2,8 @@
 export {
   RegistryClient,
   MANIFEST_MEDIA_TYPES,
+  isRepositoryName,
+  isTag,
   type RegistryClientOptions,
   type RegistryHealth,
   type ManifestInfo,

@@ -19,7 +19,8 @@ export const releaseColumns = {
   channel: { id: channels.id, name: channels.name },
   flavour: { id: flavours.id, name: flavours.name },
   org: { id: orgs.id, name: orgs.name },
-  build: { id: builds.id, version: builds.version },
+  // kind and sourceReference: an imported build (made by hand) is marked as such where it is approved.
+  build: { id: builds.id, version: builds.version, kind: builds.kind, sourceReference: builds.sourceReference },
 };
 
 /** The joined query; callers add the filter (org scope included), order and limit. */

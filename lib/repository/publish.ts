@@ -253,4 +253,4 @@ export function knownDebianLicenses(db: DbOrTx) {
 }
 
 /** Used by the backfill: succeeded builds that have no revision yet, oldest first. */
-export const unpublishedBuildsQuery = sql`select b.id from builds b where b.status = 'succeeded' and not exists (select 1 from repository_revisions r where r.build_id = b.id) order by b.finished_at asc nulls first, b.created_at asc`;
+export const unpublishedBuildsQuery = sql`select b.id from builds b where b.status = 'succeeded' and b.kind = 'build' and not exists (select 1 from repository_revisions r where r.build_id = b.id) order by b.finished_at asc nulls first, b.created_at asc`;

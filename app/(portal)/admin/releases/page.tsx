@@ -53,6 +53,16 @@ export default async function AdminReleasesPage() {
                     <Stat label="Requested by">{r.requestedBy ?? "a deleted user"}</Stat>
                     <Stat label="Requested">{formatWhen(r.requestedAt)}</Stat>
                   </dl>
+                  {r.build.kind === "import" && (
+                    <p className="rounded-md border border-violet-200 bg-violet-50 px-3 py-2 text-sm text-violet-900" data-testid="made-by-hand">
+                      <span className="font-medium">Made by hand:</span> this build is an image changed outside Strata and imported from{" "}
+                      <span className="font-mono text-xs break-all">{r.build.sourceReference}</span>. Its extra layers were not built from the flavour&apos;s layers;{" "}
+                      <Link href={`/builds/${r.build.id}`} className="text-brand-600 hover:underline">
+                        see what they change
+                      </Link>{" "}
+                      before approving.
+                    </p>
+                  )}
                   {r.notes ? <p className="text-sm whitespace-pre-line text-slate-700">{r.notes}</p> : <p className="text-sm text-slate-500 italic">No release notes.</p>}
                   <div className="rounded-md bg-slate-50 px-3 py-2">
                     <ReleaseDiffView diff={r.diff} current={r.current} />
@@ -97,6 +107,7 @@ export default async function AdminReleasesPage() {
                         <Link href={`/channels/${r.channel.id}`} className="text-brand-600 hover:underline">
                           {r.channel.name}
                         </Link>
+                        {r.build.kind === "import" && <span className="ml-1 text-xs text-violet-800">(made by hand)</span>}
                       </td>
                       <td className="px-3 py-2">{r.org.name}</td>
                       <td className="px-3 py-2">

@@ -9,6 +9,8 @@ import { BuildButton } from "@/components/builds/build-button";
 import { BuildStatusBadge, PackageProgress } from "@/components/builds/status";
 import { VersionMeaning, VersionName } from "@/components/builds/version-name";
 import { buildDuration, formatDuration, isActive } from "@/components/builds/format";
+import { ImportForm } from "@/components/builds/import-form";
+import { importReferenceExample } from "@/lib/builds/import";
 import { loadFlavour } from "../load";
 
 export async function generateMetadata({ params }: { params: Promise<{ id: string }> }) {
@@ -26,6 +28,7 @@ export default async function FlavourBuildsPage({ params }: { params: Promise<{ 
   const builds = await listBuilds(getDb(), actor, flavour.id);
   const now = Date.now();
   const archived = flavour.archivedAt !== null;
+  const importExample = await importReferenceExample(getDb(), flavour);
   return (
     <>
       <AutoRefresh active={builds.some((b) => isActive(b.status))} />
@@ -109,6 +112,16 @@ export default async function FlavourBuildsPage({ params }: { params: Promise<{ 
                         <VersionName version={b.version} />
                       </Link>
                       <VersionMeaning id={`version-meaning-${b.id}`} version={b.version} revisionNumber={b.revisionNumber} className="block text-xs whitespace-nowrap text-slate-500" />
+                      {b.kind === "import" && (
+                        <span className="mt-0.5 inline-block rounded bg-violet-50 px-1.5 py-0.5 text-xs text-violet-800 ring-1 ring-violet-200" title={b.sourceReference ?? undefined}>
+                          imported, made by hand
+                        </span>
+                      )}
+                      {b.fromScratch && (
+                        <span className="mt-0.5 block w-fit rounded bg-amber-50 px-1.5 py-0.5 text-xs whitespace-nowrap text-amber-800 ring-1 ring-amber-200" title="Every package built again without the cache">
+                          from scratch{b.scheduled ? ", scheduled" : ""}
+                        </span>
+                      )}
                     </td>
                     <td className="px-3">
                       <BuildStatusBadge status={b.status} />
@@ -117,7 +130,7 @@ export default async function FlavourBuildsPage({ params }: { params: Promise<{ 
                       <PackageProgress done={b.donePackages} total={b.totalPackages} status={b.status} phase={b.phase} label={`Packages built in ${b.version}`} />
                     </td>
                     <td className="px-3 text-right whitespace-nowrap tabular-nums text-slate-600">{formatDuration(buildDuration(b, now))}</td>
-                    <td className="px-3 text-slate-700">{b.startedBy?.name || b.startedBy?.email || <span className="text-slate-400">—</span>}</td>
+                    <td className="px-3 text-slate-700">{b.startedBy?.name || b.startedBy?.email || (b.scheduled ? "the schedule" : <span className="text-slate-400">—</span>)}</td>
                     <td className="py-2.5 pr-5 pl-3 whitespace-nowrap text-slate-600">{when(b.createdAt)}</td>
                   </tr>
                 ))}
@@ -126,6 +139,11 @@ export default async function FlavourBuildsPage({ params }: { params: Promise<{ 
           </div>
         )}
       </Card>
+      {!archived && (
+        <Card title="Import an image" className="mt-6">
+          <ImportForm flavourId={flavour.id} example={importExample} />
+        </Card>
+      )}
     </>
   );
 }

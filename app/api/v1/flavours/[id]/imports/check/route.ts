@@ -1,0 +1,5 @@
+import { withApi } from "@/lib/api/with-api";
+import { checkImport } from "@/lib/builds/import";
+
+/** `{ reference }` → what importing it would bring in (digest, parent build, extra layers); writes nothing. */
+export const POST = withApi({ role: "customer" }, async ({ db, actor, params, body }) => checkImport(db, actor, params.id, body));
