@@ -6,14 +6,12 @@ import { inject } from "vitest";
 import { asc, eq } from "drizzle-orm";
 import type Dockerode from "dockerode";
 import { closeTestDb, makeActor, testDb } from "../testing/fixtures";
-import { testBuildDeps } from "../testing/build-deps";
+import { startBuildTestStack, testBuildDeps, type BuildTestStack } from "../testing/build-deps";
 import { buildPackages } from "../db/schema";
 import { publishBaseManifest } from "../base-manifests/base-manifests";
 import { createFlavour, saveRevision } from "../flavours/flavours";
 import { cancelBuild, getBuild, retryBuild, startBuild } from "../builds/builds";
-import { ensureDockerEngine, type DockerEngine } from "../../scripts/dev-stack/docker";
-import { ensureRegistry, type RegistryService } from "../../scripts/dev-stack/registry";
-import { ensureBaseImage } from "./base-image";
+import type { RegistryService } from "../../scripts/dev-stack/registry";
 import { runBuild, type BuildDeps } from "./run-build";
 import { findImageByCacheKey } from "./engine/images";
 import type { Actor } from "../auth/actor";
@@ -22,7 +20,7 @@ import type { PackageDefinitionInput } from "../manifest/schema";
 process.env.DATABASE_URL = inject("databaseUrl");
 const db = testDb();
 const dataDir = path.resolve(".data/test");
-let engine: DockerEngine;
+let stack: BuildTestStack;
 let registry: RegistryService;
 let docker: Dockerode;
 let customer: Actor;
@@ -59,11 +57,8 @@ async function build(flavourId: string, input: Record<string, unknown> = {}) {
 const statuses = (b: { packages: { packageId: string; status: string }[] }) => b.packages.map((p) => [p.packageId, p.status]);
 
 beforeAll(async () => {
-  engine = await ensureDockerEngine({ dataDir });
-  docker = engine.docker;
-  registry = process.env.REGISTRY_URL ? await ensureRegistry({ dataDir }) : await ensureRegistry({ dataDir, port: 5055 });
-  process.env.REGISTRY_URL = registry.url;
-  await ensureBaseImage(docker, "strata/debian:bookworm", { workDir: dataDir });
+  stack = await startBuildTestStack(dataDir);
+  ({ docker, registry } = stack);
   customer = await makeActor(db);
   const admin = await makeActor(db, { role: "admin" });
   const yaml = `
@@ -82,8 +77,7 @@ packages:
 
 afterAll(async () => {
   await closeTestDb();
-  await registry?.stop();
-  await engine?.stop();
+  await stack?.stop();
 });
 
 describe("a build from scratch", () => {

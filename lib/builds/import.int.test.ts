@@ -8,16 +8,14 @@ import { inject } from "vitest";
 import { count, eq } from "drizzle-orm";
 import type Dockerode from "dockerode";
 import { closeTestDb, makeActor, testDb } from "../testing/fixtures";
-import { testBuildDeps } from "../testing/build-deps";
+import { startBuildTestStack, testBuildDeps, type BuildTestStack } from "../testing/build-deps";
 import { artefacts, buildLogs, buildPackages, builds, repositoryRevisions } from "../db/schema";
 import { publishBaseManifest } from "../base-manifests/base-manifests";
 import { createFlavour, saveRevision } from "../flavours/flavours";
 import { cancelBuild, getBuild, startBuild } from "./builds";
-import { ensureDockerEngine, type DockerEngine } from "../../scripts/dev-stack/docker";
-import { ensureRegistry, type RegistryService } from "../../scripts/dev-stack/registry";
+import type { RegistryService } from "../../scripts/dev-stack/registry";
 import { RegistryClient } from "../registry/client";
 import { createArtefactStore } from "../builder/artefact-store";
-import { ensureBaseImage } from "../builder/base-image";
 import { runBuild } from "../builder/run-build";
 import { followProgress } from "../builder/engine/streams";
 import { DISK_ARTIFACT_TYPE } from "../disk-images/make";
@@ -35,7 +33,7 @@ process.env.STRATA_LOG_REQUESTS = "0";
 const db = testDb();
 const dataDir = path.resolve(".data/test");
 process.env.STRATA_DATA_DIR = dataDir;
-let engine: DockerEngine;
+let stack: BuildTestStack;
 let registry: RegistryService;
 let client: RegistryClient;
 let docker: Dockerode;
@@ -123,12 +121,9 @@ const call = async (handler: Handler, params: Record<string, string>, body?: unk
 };
 
 beforeAll(async () => {
-  engine = await ensureDockerEngine({ dataDir });
-  docker = engine.docker;
-  registry = process.env.REGISTRY_URL ? await ensureRegistry({ dataDir }) : await ensureRegistry({ dataDir, port: 5055 });
-  process.env.REGISTRY_URL = registry.url;
+  stack = await startBuildTestStack(dataDir);
+  ({ docker, registry } = stack);
   client = new RegistryClient(registry.url);
-  await ensureBaseImage(docker, "strata/debian:bookworm", { workDir: dataDir });
   customer = await makeActor(db);
   token = (await createToken(db, customer, { name: "imports" })).token;
   deps = { registry: client, publicRegistry: registry.url, store: createArtefactStore(path.join(dataDir, "artefacts")) };
@@ -157,8 +152,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await closeTestDb();
-  await registry?.stop();
-  await engine?.stop();
+  await stack?.stop();
 });
 
 describe("importing a hand-made image", () => {

@@ -6,13 +6,11 @@ import { PassThrough } from "node:stream";
 import { inject } from "vitest";
 import type Dockerode from "dockerode";
 import { closeTestDb, makeActor, testDb } from "../testing/fixtures";
-import { testBuildDeps } from "../testing/build-deps";
+import { startBuildTestStack, testBuildDeps, type BuildTestStack } from "../testing/build-deps";
 import { publishBaseManifest } from "../base-manifests/base-manifests";
 import { createFlavour, saveRevision } from "./flavours";
 import { getBuild, startBuild } from "../builds/builds";
-import { ensureDockerEngine, type DockerEngine } from "../../scripts/dev-stack/docker";
-import { ensureRegistry, type RegistryService } from "../../scripts/dev-stack/registry";
-import { ensureBaseImage } from "../builder/base-image";
+import type { RegistryService } from "../../scripts/dev-stack/registry";
 import { runBuild } from "../builder/run-build";
 import { LABEL } from "../builder/engine/images";
 import type { Actor } from "../auth/actor";
@@ -20,7 +18,7 @@ import type { Actor } from "../auth/actor";
 process.env.DATABASE_URL = inject("databaseUrl");
 const db = testDb();
 const dataDir = path.resolve(".data/test");
-let engine: DockerEngine;
+let stack: BuildTestStack;
 let registry: RegistryService;
 let docker: Dockerode;
 let customer: Actor;
@@ -84,11 +82,8 @@ async function fileExists(image: string, file: string): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  engine = await ensureDockerEngine({ dataDir });
-  docker = engine.docker;
-  registry = process.env.REGISTRY_URL ? await ensureRegistry({ dataDir }) : await ensureRegistry({ dataDir, port: 5055 });
-  process.env.REGISTRY_URL = registry.url;
-  await ensureBaseImage(docker, "strata/debian:bookworm", { workDir: dataDir });
+  stack = await startBuildTestStack(dataDir);
+  ({ docker, registry } = stack);
   customer = await makeActor(db);
   const admin = await makeActor(db, { role: "admin" });
   const baseId = (await publishBaseManifest(db, admin, { yaml: base })).id;
@@ -98,8 +93,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const ref of pulled) await docker?.getImage(ref).remove({ force: true }).catch(() => {});
   await closeTestDb();
-  await registry?.stop();
-  await engine?.stop();
+  await stack?.stop();
 });
 
 describe("a flavour that leaves system/openssh out", () => {

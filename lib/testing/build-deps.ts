@@ -7,6 +7,9 @@ import { getPool } from "../db";
 import { createArtefactStore } from "../builder/artefact-store";
 import type { BuildDeps } from "../builder/run-build";
 import { RegistryClient } from "../registry/client";
+import { ensureBaseImage } from "../builder/base-image";
+import { ensureDockerEngine } from "../../scripts/dev-stack/docker";
+import { ensureRegistry, type RegistryService } from "../../scripts/dev-stack/registry";
 
 export function testBuildDeps(opts: { db: Db; docker: Dockerode; registryUrl: string; dataDir: string }, overrides: Partial<BuildDeps> = {}): BuildDeps {
   return {
@@ -19,5 +22,31 @@ export function testBuildDeps(opts: { db: Db; docker: Dockerode; registryUrl: st
     workDir: opts.dataDir,
     heartbeatMs: 200,
     ...overrides,
+  };
+}
+
+export interface BuildTestStack {
+  docker: Dockerode;
+  registry: RegistryService;
+  /** Stops the engine and registry if this stack started them (a running `npm test` or `npm run up` keeps its own). */
+  stop: () => Promise<void>;
+}
+
+/**
+ * What a build test needs: the Docker engine, the test run's registry (port 5055, or REGISTRY_URL's) and the
+ * imported Debian base image; each started only when none answers. Sets REGISTRY_URL for code that reads config.
+ */
+export async function startBuildTestStack(dataDir: string): Promise<BuildTestStack> {
+  const engine = await ensureDockerEngine({ dataDir });
+  const registry = process.env.REGISTRY_URL ? await ensureRegistry({ dataDir }) : await ensureRegistry({ dataDir, port: 5055 });
+  process.env.REGISTRY_URL = registry.url;
+  await ensureBaseImage(engine.docker, "strata/debian:bookworm", { workDir: dataDir });
+  return {
+    docker: engine.docker,
+    registry,
+    stop: async () => {
+      await registry.stop();
+      await engine.stop();
+    },
   };
 }
