@@ -18,6 +18,7 @@ import { createToken } from "@/lib/auth/tokens";
 import type { Logger } from "@/lib/log";
 import { DEFAULT_BASE_IMAGE, ensureBaseImage } from "@/lib/builder/base-image";
 import { cacheTag, removeImage } from "@/lib/builder/engine/images";
+import { fetchAgainOnStaleSocket } from "@/lib/testing/fetch-again";
 import { removeImageTrees } from "./images";
 import { startEmbeddedPostgres } from "@/scripts/dev-stack/postgres";
 import { ensureDockerEngine } from "@/scripts/dev-stack/docker";
@@ -65,17 +66,10 @@ export class Api {
   }
 
   private async call<T>(method: string, route: string, body?: unknown): Promise<T> {
-    const send = () =>
-      fetch(`${this.base}/api/v1${route}`, {
-        method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    // A kept-alive connection the server closed while the bench did something else (its keep-alive timeout is 5 s)
-    // fails before any answer; the request is sent again once, on a new connection.
-    const res = await send().catch((err: Error) => {
-      if (err instanceof TypeError && /other side closed|ECONNRESET|socket/i.test(String((err as Error & { cause?: unknown }).cause))) return send();
-      throw err;
+    const res = await fetchAgainOnStaleSocket(`${this.base}/api/v1${route}`, {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
     if (!res.ok) {

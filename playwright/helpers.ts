@@ -29,8 +29,11 @@ export async function apiAccount(request: APIRequestContext, tag: string) {
   return { email, ...(await signUp.json()) } as { email: string; userId: string; orgId: string; orgSlug: string };
 }
 
-/** The page's own alert (Next.js also renders an empty role=alert route announcer). */
-export const pageAlert = (page: Page) => page.getByRole("alert").filter({ hasText: /\S/ });
+/**
+ * The page's own alert. Next.js also renders a role=alert route announcer, empty until a client-side navigation makes
+ * it announce the page title ("Devices · Strata"); it is not the page's alert.
+ */
+export const pageAlert = (page: Page) => page.locator('[role="alert"]:not(#__next-route-announcer__)').filter({ hasText: /\S/ });
 
 export async function signOutInBrowser(page: Page) {
   await page.getByRole("button", { name: "Sign out" }).click();

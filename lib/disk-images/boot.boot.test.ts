@@ -16,6 +16,7 @@ import { users } from "../db/schema";
 import { loadActor } from "../auth/actor";
 import { createToken } from "../auth/tokens";
 import { makeSshKey, ssh, startVm, waitForSsh, type SshTarget, type Vm } from "../testing/vm";
+import { fetchAgainOnStaleSocket } from "../testing/fetch-again";
 
 // Not BASE_URL: vitest sets that one to Vite's "/".
 const BASE_URL = process.env.STRATA_PORTAL_URL!;
@@ -30,7 +31,8 @@ const log = (line: string) => console.log(`[boot] ${line}`);
 class Api {
   constructor(private readonly token: string) {}
   async call<T>(method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-    const res = await fetch(`${BASE_URL}/api/v1${route}`, {
+    // Minutes pass between calls while a VM boots: a connection the server closed meanwhile is not a failure.
+    const res = await fetchAgainOnStaleSocket(`${BASE_URL}/api/v1${route}`, {
       method,
       headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -41,7 +43,7 @@ class Api {
   }
   get = <T>(route: string) => this.call<T>("GET", route);
   post = <T>(route: string, body: unknown = {}) => this.call<T>("POST", route, body);
-  raw = (route: string, headers: Record<string, string> = {}) => fetch(`${BASE_URL}/api/v1${route}`, { headers: { authorization: `Bearer ${this.token}`, ...headers } });
+  raw = (route: string, headers: Record<string, string> = {}) => fetchAgainOnStaleSocket(`${BASE_URL}/api/v1${route}`, { headers: { authorization: `Bearer ${this.token}`, ...headers } });
 }
 
 interface Build {
