@@ -23,6 +23,7 @@ import { DomainError } from "../errors";
 import type { Actor } from "../auth/actor";
 import { checkImport, importImage, type ImportDeps } from "./import";
 import { getImportDiff } from "./import-diff";
+import { parseIndex } from "../repository/index-doc";
 import * as checkRoute from "@/app/api/v1/flavours/[id]/imports/check/route";
 import * as importRoute from "@/app/api/v1/flavours/[id]/imports/route";
 import * as diffRoute from "@/app/api/v1/builds/[id]/diff/route";
@@ -57,9 +58,9 @@ async function pushImage(image: string) {
   return name;
 }
 
-/** docker run <image> sh -c <script>; docker commit as <target>; docker push <target>. */
-async function handMade(image: string, script: string, target: string) {
-  const container = await docker.createContainer({ Image: image, Entrypoint: [], Cmd: ["/bin/sh", "-c", script], HostConfig: { NetworkMode: "none" } });
+/** docker run <image> sh -c <script>; docker commit as <target>; docker push <target>. `network`: for apt-get. */
+async function handMade(image: string, script: string, target: string, opts: { network?: boolean } = {}) {
+  const container = await docker.createContainer({ Image: image, Entrypoint: [], Cmd: ["/bin/sh", "-c", script], HostConfig: { NetworkMode: opts.network ? "bridge" : "none" } });
   try {
     await container.start();
     const result = (await container.wait()) as { StatusCode: number };
@@ -258,6 +259,23 @@ describe("importing a hand-made image", () => {
     // 409 when both got past the check before either was recorded, 422 ("is build … itself") when one was recorded first.
     expect([409, 422]).toContain((refused.reason as DomainError).status);
     expect((await db.select({ n: count() }).from(builds).where(eq(builds.imageDigest, planC.digest)))[0].n).toBe(1);
+  });
+
+  it("lists a Debian package installed by hand in the import's repository revision, with its licence", async () => {
+    const parentIndex = parseIndex((await db.select().from(repositoryRevisions).where(eq(repositoryRevisions.buildId, parent.id)))[0].index);
+    expect(parentIndex.debianPackages.map((p) => p.name)).not.toContain("tree");
+    const apt = `${registry.url}/${repo}:apt`;
+    await handMade(parent.imageRef!, "apt-get update -qq && apt-get install -y -qq --no-install-recommends tree >/dev/null && rm -rf /var/lib/apt/lists/*", apt, { network: true });
+    const plan = await checkImport(db, customer, flavourId, { reference: apt }, deps);
+    const build = await importImage(db, customer, flavourId, { reference: apt, digest: plan.digest }, deps);
+    const [revision] = await db.select().from(repositoryRevisions).where(eq(repositoryRevisions.buildId, build.id));
+    const listed = parseIndex(revision.index).debianPackages;
+    // tree's copyright file is DEP-5: its licence is read from the layer.
+    expect(listed.find((p) => p.name === "tree")).toMatchObject({ architecture: "amd64", license: "GPL-2+" });
+    // The packages the parent had are still there, with the licences read when it was built.
+    for (const pkg of parentIndex.debianPackages) expect(listed).toContainEqual(pkg);
+    const lines = (await db.select({ line: buildLogs.line }).from(buildLogs).where(eq(buildLogs.buildId, build.id))).map((l) => l.line).join("\n");
+    expect(lines).toContain("the Debian packages of the image's own dpkg status");
   });
 
   it("leaves the numbering of builds alone: the next build of the revision is still .2", async () => {

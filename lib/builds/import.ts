@@ -23,6 +23,7 @@ import { registryLayerEntries, repackLayer, tarEntries, type Artefact } from "..
 import { recordArtefactFiles } from "../repository/files";
 import { publishRevision, pushArtefacts, repositoryName } from "../repository/publish";
 import { parseIndex, type RecordedPackage } from "../repository/index-doc";
+import { importedDebianPackages } from "./import-dpkg";
 import { applyLayer, classifyLayer, type ImportedLayerChanges, type RootfsPaths } from "./import-layers";
 
 export const CheckImportInput = z
@@ -362,6 +363,15 @@ export async function importImage(db: Db, actor: Actor, flavourId: string, input
   const [parentRevision] = await db.select().from(repositoryRevisions).where(eq(repositoryRevisions.buildId, parent.id));
   const repoName = repositoryName(orgSlug, flavour.name);
   if (parentRevision) await pushArtefacts({ db, registry, store: deps.store, repository: repoName, artefacts: extracted.map((e) => e.artefact), log });
+  // The parent's Debian packages, or the image's own when a layer changed dpkg's status (an apt-get install by hand).
+  const debian = parentRevision
+    ? await importedDebianPackages(
+        registry,
+        named.repository,
+        extracted.map((e) => ({ digest: e.layer.digest, artefact: e.artefact })),
+        parseIndex(parentRevision.index).debianPackages,
+      )
+    : null;
 
   return db.transaction(async (tx) => {
     // The parent's row lock numbers its imports: two imports of one parent wait for each other here.
@@ -428,7 +438,7 @@ export async function importImage(db: Db, actor: Actor, flavourId: string, input
     if (written !== plan.digest) throw new Error(`copying ${plan.source} into ${flavourRepo}:${version} gave ${written}, not ${plan.digest}`);
     lines.push(`copied into ${publicRef}@${plan.digest} (${plan.layers.length} extra layer${plan.layers.length === 1 ? "" : "s"}, ${plan.size} bytes in all)`);
 
-    if (parentRevision) {
+    if (parentRevision && debian) {
       const parentIndex = parseIndex(parentRevision.index);
       const packages: RecordedPackage[] = [
         ...parentIndex.packages.map((p) => ({ definition: p.definition, fromBase: p.fromBase, cacheKey: p.cacheKey, cached: p.cached, buildMs: p.buildMs, artefact: p.artefact })),
@@ -461,11 +471,11 @@ export async function importImage(db: Db, actor: Actor, flavourId: string, input
         baseManifest: parentIndex.baseManifest,
         build: { id: build.id, version, flavourRevision: parent.revisionNumber, image: { reference: publicRef, digest: plan.digest, size: plan.size } },
         packages,
-        // Those the parent's image had: a package installed by hand is in the image but not in this list.
-        debianPackages: parentIndex.debianPackages,
+        debianPackages: debian.packages,
         log,
       });
-      lines.push(`published repository revision ${revision.number}: ${revision.reference} (the parent's Debian package list; packages installed by hand are not read)`);
+      const listed = debian.source === "parent" ? "the parent's Debian packages: no layer changed dpkg's status" : "the Debian packages of the image's own dpkg status";
+      lines.push(`published repository revision ${revision.number}: ${revision.reference} (${debian.packages.length} Debian packages, ${listed})`);
     } else {
       lines.push(`no repository revision: the parent build ${parent.version} has none`);
     }

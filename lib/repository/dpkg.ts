@@ -105,12 +105,12 @@ export function licenseFromCopyright(text: string): string | undefined {
   return dep5License(text)?.license;
 }
 
-const STATUS_PATH = "/var/lib/dpkg/status";
+export const STATUS_PATH = "/var/lib/dpkg/status";
 const DOC_PATH = "/usr/share/doc";
 /** A real status file is a few MiB; a larger one is not a dpkg database we should hold in memory. */
-const MAX_STATUS_BYTES = 64 * 1024 * 1024;
+export const MAX_STATUS_BYTES = 64 * 1024 * 1024;
 /** Copyright files are text; a few packages ship long ones, and the licence is named near the top. */
-const MAX_COPYRIGHT_BYTES = 256 * 1024;
+export const MAX_COPYRIGHT_BYTES = 256 * 1024;
 /** Marks the throwaway container, so a leftover can be told from a build's. */
 export const DPKG_READ_LABEL = { "strata.purpose": "dpkg-read" } as const;
 
@@ -118,7 +118,7 @@ export const DPKG_READ_LABEL = { "strata.purpose": "dpkg-read" } as const;
 type TarEntry = tar.Extract extends AsyncIterable<infer E> ? E : never;
 
 /** Reads an entry up to `cap` bytes and drains the rest, so the archive moves on to the next entry. */
-async function readCapped(entry: TarEntry, cap: number): Promise<{ text: string; truncated: boolean }> {
+export async function readCapped(entry: TarEntry | AsyncIterable<Uint8Array>, cap: number): Promise<{ text: string; truncated: boolean }> {
   const parts: Uint8Array[] = [];
   let held = 0;
   let truncated = false;
