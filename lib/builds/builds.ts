@@ -81,7 +81,8 @@ export async function startBuild(db: Db, actor: Actor, flavourId: string, input:
   });
 }
 
-async function getBuildRow(db: DbOrTx, actor: Actor, id: string, opts: { forUpdate?: boolean } = {}): Promise<Build> {
+/** The build if the actor may see it; another organisation's build (or a malformed id) is a 404. */
+export async function getBuildRow(db: DbOrTx, actor: Actor, id: string, opts: { forUpdate?: boolean } = {}): Promise<Build> {
   uuidOr404(id);
   const query = db.select().from(builds).where(and(eq(builds.id, id), orgScope(actor, builds.orgId)));
   const [row] = opts.forUpdate ? await query.for("update") : await query;

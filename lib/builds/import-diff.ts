@@ -4,8 +4,8 @@ import { and, asc, eq, inArray } from "drizzle-orm";
 import type { DbOrTx } from "../db";
 import { artefactFiles, artefacts, buildPackages, builds, users } from "../db/schema";
 import type { Actor } from "../auth/actor";
-import { orgScope } from "../auth/roles";
 import { NotFoundError } from "../errors";
+import { getBuildRow } from "./builds";
 import { netChanges, type ImportedLayerChanges, type PathChange } from "./import-layers";
 
 /** Files listed in the answer; the totals count all of them. */
@@ -25,9 +25,7 @@ export interface ImportDiff {
 }
 
 export async function getImportDiff(db: DbOrTx, actor: Actor, buildId: string): Promise<ImportDiff> {
-  if (!/^[0-9a-f-]{36}$/i.test(buildId)) throw new NotFoundError("No such build.");
-  const [build] = await db.select().from(builds).where(and(eq(builds.id, buildId), orgScope(actor, builds.orgId)));
-  if (!build) throw new NotFoundError("No such build.");
+  const build = await getBuildRow(db, actor, buildId);
   if (build.kind !== "import") throw new NotFoundError(`Build ${build.version} was built by Strata, not imported: only imported builds have a diff against a parent build.`);
   const [[parent], [importer], rows] = await Promise.all([
     build.parentBuildId ? db.select({ id: builds.id, version: builds.version }).from(builds).where(eq(builds.id, build.parentBuildId)) : Promise.resolve([]),
