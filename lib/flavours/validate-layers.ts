@@ -1,7 +1,7 @@
 // One check for layers however they arrive (JSON from the API, YAML from the editor, an import): schema, limits, order;
 // and one for the base packages a revision leaves out.
 import { z } from "zod";
-import { PackageDefinitionSchema, type PackageDefinition } from "../manifest/schema";
+import { PACKAGE_ID_PATTERN, PackageDefinitionSchema, type PackageDefinition } from "../manifest/schema";
 import { exclusionProblems, normaliseExclusions } from "./kept-packages";
 import { checkOrder } from "../manifest/order";
 import { parseLayersYaml, formatPath, type ParseIssue } from "../manifest/parse";
@@ -38,9 +38,8 @@ export function validateLayers(base: PackageDefinition[], input: { layers?: unkn
   return layers;
 }
 
-
 export const ExcludedPackagesSchema = z
-  .array(z.string().regex(/^[a-z0-9][a-z0-9-]*\/[a-z0-9][a-z0-9-]*$/, "excludedPackages entries are category/name, e.g. system/openssh"))
+  .array(z.string().regex(PACKAGE_ID_PATTERN, "excludedPackages entries are category/name, e.g. system/openssh"))
   .max(200, "excludedPackages lists at most 200 packages");
 
 /**

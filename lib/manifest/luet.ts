@@ -14,6 +14,7 @@ import { ValidationError } from "../errors";
 import { checkOrder } from "./order";
 import { formatPath, locate, parseYamlWithSchema, type PathSegment, type YamlSource } from "./parse";
 import {
+  PACKAGE_ID_PATTERN,
   ManifestHeaderSchema,
   ManifestSchema,
   ModeSchema,
@@ -38,11 +39,10 @@ export interface LuetIssue {
   column?: number;
 }
 
-const ID_PATTERN = /^[a-z0-9][a-z0-9-]*\/[a-z0-9][a-z0-9-]*$/;
 
 const LuetManifestSchema = ManifestHeaderSchema.extend({
   packages: z
-    .array(z.string().regex(ID_PATTERN, "packages entries are category/name"))
+    .array(z.string().regex(PACKAGE_ID_PATTERN, "packages entries are category/name"))
     .min(1, "a manifest needs at least one package")
     .max(200),
 }).strict();

@@ -2,6 +2,8 @@
 import { z } from "zod";
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+/** A package id, "category/name": how requires, exclusions and trees name a package. */
+export const PACKAGE_ID_PATTERN = /^[a-z0-9][a-z0-9-]*\/[a-z0-9][a-z0-9-]*$/;
 const name = (what: string) =>
   z
     .string()
@@ -53,7 +55,7 @@ export const PackageDefinitionSchema = z
     description: z.string().max(2000).default(""),
     /** "category/name" of packages earlier in the manifest. */
     requires: z
-      .array(z.string().regex(/^[a-z0-9][a-z0-9-]*\/[a-z0-9][a-z0-9-]*$/, "requires entries are category/name"))
+      .array(z.string().regex(PACKAGE_ID_PATTERN, "requires entries are category/name"))
       .max(100)
       .refine((ids) => new Set(ids).size === ids.length, "requires lists a package twice")
       .default([]),
