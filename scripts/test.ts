@@ -30,6 +30,58 @@ export const E2E = {
   adminPassword: "Admin-Test-Password-1",
 };
 
+/** Machine-readable reports of each suite, read back for the recap at the end. */
+const REPORTS = path.resolve(".data/test/reports");
+const vitestArgs = (project: string) => ["run", "--project", project, "--reporter=default", "--reporter=json", `--outputFile.json=${path.join(REPORTS, `${project}.json`)}`];
+
+interface JsonAssertion {
+  fullName?: string;
+  title?: string;
+  status: string;
+  failureMessages?: string[];
+}
+
+/** The failed tests of a vitest or Playwright JSON report: name and the first lines of the failure. */
+function failedTests(report: unknown): Array<{ name: string; message: string }> {
+  const out: Array<{ name: string; message: string }> = [];
+  const firstLines = (text: string) => text.split("\n").slice(0, 12).join("\n");
+  const r = report as { testResults?: Array<{ name: string; status: string; message?: string; assertionResults?: JsonAssertion[] }>; suites?: unknown[] };
+  for (const file of r.testResults ?? []) {
+    const failed = (file.assertionResults ?? []).filter((a) => a.status === "failed");
+    for (const a of failed) out.push({ name: `${path.relative(process.cwd(), file.name)} > ${a.fullName ?? a.title}`, message: firstLines((a.failureMessages ?? []).join("\n")) });
+    // A file that failed outside any test (an import error, a hook).
+    if (failed.length === 0 && file.status === "failed") out.push({ name: path.relative(process.cwd(), file.name), message: firstLines(file.message ?? "") });
+  }
+  // Playwright: suites → specs → tests → results.
+  type PwSuite = { title: string; file?: string; specs?: Array<{ title: string; file: string; ok: boolean; tests: Array<{ results: Array<{ status: string; error?: { message?: string } }> }> }>; suites?: PwSuite[] };
+  const walk = (suite: PwSuite) => {
+    for (const spec of suite.specs ?? [])
+      if (!spec.ok) {
+        const error = spec.tests.flatMap((t) => t.results).find((res) => res.error)?.error?.message ?? "";
+        out.push({ name: `${spec.file} > ${spec.title}`, message: firstLines(error) });
+      }
+    for (const child of suite.suites ?? []) walk(child);
+  };
+  for (const suite of (r.suites ?? []) as PwSuite[]) walk(suite);
+  return out;
+}
+
+/** The end of the output names what failed, so a log cut to its last lines still says which tests and why. */
+function recap(failures: string[]) {
+  for (const suite of failures) {
+    const file = path.join(REPORTS, `${suite}.json`);
+    if (!fs.existsSync(file)) continue;
+    try {
+      const failed = failedTests(JSON.parse(fs.readFileSync(file, "utf8")));
+      if (failed.length === 0) continue;
+      log(`${suite}: ${failed.length} failed`);
+      for (const f of failed.slice(0, 10)) console.log(`  ✗ ${f.name}\n${f.message.replace(/\x1b\[[0-9;]*m/g, "").replace(/^/gm, "      ")}`);
+    } catch (err) {
+      log(`could not read ${file}: ${(err as Error).message}`);
+    }
+  }
+}
+
 function run(cmd: string, cmdArgs: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(cmd, cmdArgs, { stdio: "inherit", env });
@@ -82,27 +134,30 @@ async function startPortal(stackEnv: Record<string, string>): Promise<NodeJS.Pro
 }
 
 function browserTests(env: NodeJS.ProcessEnv): Promise<number> {
-  return run(path.resolve("node_modules/.bin/playwright"), ["test", ...specs], env);
+  return run(path.resolve("node_modules/.bin/playwright"), ["test", "--reporter=list,json", ...specs], { ...env, PLAYWRIGHT_JSON_OUTPUT_NAME: path.join(REPORTS, "browser.json") });
 }
 
 /** Builds the base manifest with its kernel, makes a disk image and boots it in QEMU (lib/**\/*.boot.test.ts). */
 function bootTests(env: NodeJS.ProcessEnv): Promise<number> {
   const ca = path.join(E2E.dataDir, "tls", "ca.pem");
-  return run("node_modules/.bin/vitest", ["run", "--project", "boot"], { ...env, NODE_ENV: "test", NODE_EXTRA_CA_CERTS: ca, STRATA_PORTAL_URL: env.BASE_URL });
+  return run("node_modules/.bin/vitest", vitestArgs("boot"), { ...env, NODE_ENV: "test", NODE_EXTRA_CA_CERTS: ca, STRATA_PORTAL_URL: env.BASE_URL });
 }
 
 async function main(): Promise<number> {
   const failures: string[] = [];
+  fs.rmSync(REPORTS, { recursive: true, force: true });
+  fs.mkdirSync(REPORTS, { recursive: true });
   if (only("typecheck") && (await run("node_modules/.bin/tsc", ["--noEmit", "-p", "."], process.env)) !== 0) failures.push("typecheck");
   const stackEnv = await startStack();
   const env = { ...process.env, ...stackEnv };
-  if (only("unit") && (await run("node_modules/.bin/vitest", ["run", "--project", "unit"], env)) !== 0) failures.push("unit");
-  if (only("integration") && (await run("node_modules/.bin/vitest", ["run", "--project", "integration"], env)) !== 0) failures.push("integration");
+  if (only("unit") && (await run("node_modules/.bin/vitest", vitestArgs("unit"), env)) !== 0) failures.push("unit");
+  if (only("integration") && (await run("node_modules/.bin/vitest", vitestArgs("integration"), env)) !== 0) failures.push("integration");
   if (only("browser") || only("boot")) {
     const portalEnv = await startPortal(stackEnv);
     if (only("browser") && (await browserTests(portalEnv)) !== 0) failures.push("browser");
     if (only("boot") && (await bootTests(portalEnv)) !== 0) failures.push("boot");
   }
+  recap(failures);
   log(failures.length === 0 ? "all test suites passed" : `failed: ${failures.join(", ")}`);
   return failures.length === 0 ? 0 : 1;
 }
