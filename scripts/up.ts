@@ -10,7 +10,7 @@ import { embeddedPgRoot } from "@/lib/db/database-url";
 import { ensureDockerEngine } from "@/scripts/dev-stack/docker";
 import { ensureRegistry } from "@/scripts/dev-stack/registry";
 import { ensureNextBuild } from "@/scripts/dev-stack/next-build";
-import { httpsAnswers, startProcess, waitFor, type Managed } from "@/scripts/dev-stack/processes";
+import { httpsAnswers, supervise, waitFor } from "@/scripts/dev-stack/processes";
 import { loadOrCreateTls } from "@/lib/tls/local-ca";
 
 const log = (msg: string) => console.log(`[up] ${msg}`);
@@ -58,15 +58,12 @@ async function main() {
   // 3. TLS, the web app, the worker
   const tls = loadOrCreateTls(data, (process.env.TLS_HOSTS ?? "").split(",").filter(Boolean));
   if (process.env.STRATA_DEV !== "1") ensureNextBuild(log);
-  const children: Managed[] = [startProcess("web", "scripts/web.ts", childEnv), startProcess("worker", "workers/index.ts", childEnv)];
-  for (const child of children) stops.push({ name: child.name, stop: () => child.stop() });
-  for (const child of children)
-    child.exited.then((code) => {
-      if (!shuttingDown) {
-        log(`${child.name} exited (code ${code}); stopping everything`);
-        void shutdown(1);
-      }
-    });
+  // A crash of either is theirs alone: it is restarted (with a growing delay while it keeps crashing) and everything
+  // else stays up; Ctrl-C stops them for good.
+  for (const [name, script] of [["web", "scripts/web.ts"], ["worker", "workers/index.ts"]] as const) {
+    const child = supervise(name, script, childEnv, { log });
+    stops.push({ name, stop: () => child.stop() });
+  }
 
   const url = config.publicUrl;
   await waitFor("the web server", () => httpsAnswers(`https://127.0.0.1:${config.port}/api/health`), 180_000);

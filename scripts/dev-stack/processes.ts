@@ -62,3 +62,70 @@ export function httpsAnswers(url: string): Promise<boolean> {
       });
   });
 }
+
+export interface SupervisedOptions {
+  /** The first restart waits this long; each crash soon after the last doubles it, up to maxDelayMs. */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  /** A process that ran this long before crashing counts as healthy: the delay starts over. */
+  healthyAfterMs?: number;
+  log?: (msg: string) => void;
+  /** Starts the process; startProcess with the name, script and env by default (tests pass their own). */
+  start?: () => Managed;
+}
+
+export interface Supervised {
+  name: string;
+  /** The process running now. */
+  current(): Managed;
+  /** How many times it was restarted. */
+  restarts(): number;
+  /** Stops it for good: no restart after this. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Runs a child and starts it again when it exits on its own, after a delay that grows while it keeps crashing (so a
+ * worker that dies at start does not spin), saying why each time. Used by `npm run up`: a crashed worker is restarted
+ * while the web server, the registry and the engine stay up.
+ */
+export function supervise(name: string, script: string, env: NodeJS.ProcessEnv, opts: SupervisedOptions = {}): Supervised {
+  const initial = opts.initialDelayMs ?? 1_000;
+  const max = opts.maxDelayMs ?? 60_000;
+  const healthyAfter = opts.healthyAfterMs ?? 5 * 60_000;
+  const log = opts.log ?? ((msg: string) => console.log(`[up] ${msg}`));
+  const start = opts.start ?? (() => startProcess(name, script, env));
+  let stopped = false;
+  let restarts = 0;
+  let delay = initial;
+  let timer: NodeJS.Timeout | undefined;
+  let current: Managed;
+
+  const launch = () => {
+    const startedAt = Date.now();
+    current = start();
+    current.child.once("exit", (code, signal) => {
+      if (stopped) return;
+      if (Date.now() - startedAt >= healthyAfter) delay = initial;
+      const why = signal ? `killed by ${signal}` : `exit code ${code}`;
+      log(`${name} stopped unexpectedly (${why}); restarting it in ${delay < 10_000 ? (delay / 1000).toFixed(1) : Math.round(delay / 1000)} s`);
+      timer = setTimeout(() => {
+        if (stopped) return;
+        restarts++;
+        launch();
+      }, delay);
+      delay = Math.min(delay * 2, max);
+    });
+  };
+  launch();
+  return {
+    name,
+    current: () => current,
+    restarts: () => restarts,
+    async stop(timeoutMs?: number) {
+      stopped = true;
+      clearTimeout(timer);
+      await current.stop(timeoutMs);
+    },
+  };
+}
