@@ -44,7 +44,13 @@ interface JsonAssertion {
 /** The failed tests of a vitest or Playwright JSON report: name and the first lines of the failure. */
 function failedTests(report: unknown): Array<{ name: string; message: string }> {
   const out: Array<{ name: string; message: string }> = [];
-  const firstLines = (text: string) => text.split("\n").slice(0, 12).join("\n");
+  // The message and the test's own frames; the runner's frames say nothing.
+  const firstLines = (text: string) =>
+    text
+      .split("\n")
+      .filter((line) => !/^\s*at .*(node_modules|node:internal|<anonymous>)/.test(line))
+      .slice(0, 12)
+      .join("\n");
   const r = report as { testResults?: Array<{ name: string; status: string; message?: string; assertionResults?: JsonAssertion[] }>; suites?: unknown[] };
   for (const file of r.testResults ?? []) {
     const failed = (file.assertionResults ?? []).filter((a) => a.status === "failed");
