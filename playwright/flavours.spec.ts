@@ -126,10 +126,14 @@ test("export a revision as YAML and import it back as a new flavour", async ({ p
 test("rename, archive and restore a flavour", async ({ page }) => {
   const name = uniqueName("rename");
   await fork(page, name);
+  const repository = page.getByTestId("image-repository");
+  await expect(repository).toHaveText(new RegExp(`/${name}$`));
   const details = page.getByRole("form", { name: "Flavour details" });
   await details.getByLabel("Name").fill(`${name}-2`);
   await details.getByRole("button", { name: "Save details" }).click();
   await expect(page.getByRole("heading", { level: 1, name: `${name}-2` })).toBeVisible();
+  // The images stay where they are: the repository keeps the name the flavour was made with.
+  await expect(repository).toHaveText(new RegExp(`/${name}$`));
 
   await page.getByRole("button", { name: "Archive flavour" }).click();
   await page.getByRole("button", { name: "Yes, archive" }).click();
@@ -162,6 +166,25 @@ test.describe("bad input gets readable messages", () => {
     await form.getByLabel("Flavour name").fill("My Kiosk!");
     await form.getByRole("button", { name: "Fork" }).click();
     await expect(form.getByRole("alert")).toContainText("name may only contain a-z, 0-9 and '-'");
+    await expect(page).toHaveURL(/\/flavours$/);
+  });
+
+  test("a new flavour with a renamed flavour's old name is refused, naming the flavour its images belong to", async ({ page }) => {
+    const name = uniqueName("taken");
+    await fork(page, name);
+    const details = page.getByRole("form", { name: "Flavour details" });
+    await details.getByLabel("Name").fill(`${name}-b`);
+    await details.getByRole("button", { name: "Save details" }).click();
+    await expect(page.getByRole("heading", { level: 1, name: `${name}-b` })).toBeVisible();
+
+    await page.goto("/flavours");
+    const form = page.getByRole("form", { name: "Fork base manifest" });
+    const bundled = await form.getByRole("option", { name: /^strata-base 1\b/ }).textContent();
+    await form.getByLabel("Base manifest version").selectOption({ label: bundled! });
+    await form.getByLabel("Flavour name").fill(name);
+    await form.getByRole("button", { name: "Fork" }).click();
+    await expect(form.getByRole("alert")).toContainText(`belongs to the flavour "${name}-b"`);
+    await expect(form.getByRole("alert")).toContainText("choose another name");
     await expect(page).toHaveURL(/\/flavours$/);
   });
 

@@ -75,7 +75,7 @@ export function FlavourSettings({
   return (
     <div className="space-y-4">
       <form onSubmit={saveDetails} aria-label="Flavour details" className="space-y-3" noValidate>
-        <Field label="Name" name="name" defaultValue={name} autoComplete="off" hint="a-z, 0-9 and '-'; renaming changes the image name of later builds." error={fieldError("name")} />
+        <Field label="Name" name="name" defaultValue={name} autoComplete="off" hint="a-z, 0-9 and '-'; a rename keeps the image repository: builds still go where the flavour's images are." error={fieldError("name")} />
         <Field label="Description" name="description" defaultValue={description} autoComplete="off" error={fieldError("description")} />
         <Button type="submit" variant="secondary" disabled={pending || !hydrated}>
           Save details

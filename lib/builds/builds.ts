@@ -1,15 +1,17 @@
 // Builds as customers see them: start (row + job in one transaction), cancel, retry, list, read.
-import { and, asc, count, desc, eq, gt } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db, DbOrTx } from "../db";
 import { artefactFiles, artefacts, auditLog, repositoryRevisions, buildLogs, buildPackages, builds, flavourRevisions, users, type Build, TERMINAL_STATUSES } from "../db/schema";
 import type { Actor } from "../auth/actor";
 import { orgScope } from "../auth/roles";
-import { ConflictError, NotFoundError } from "../errors";
+import { ConflictError, NotFoundError, RateLimitedError } from "../errors";
+import { config } from "../config";
 import { packageId } from "../manifest/schema";
 import type PgBoss from "pg-boss";
 import { bossDb, getSenderBoss, QUEUES, type BuildJob } from "../jobs/boss";
 import { notifyBuildQueued } from "../jobs/wake";
+import { notifyBuildCancel } from "../builder/cancel-listener";
 import { parseInput } from "../validation";
 import { getFlavourRow, getRevisionRow } from "../flavours/flavours";
 import { keptBasePackages } from "../flavours/kept-packages";
@@ -25,6 +27,11 @@ export const StartBuildInput = z
   })
   .strict();
 
+function uniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } };
+  return e.code === "23505" || e.cause?.code === "23505";
+}
+
 const uuidOr404 = (id: string) => {
   if (!z.uuid().safeParse(id).success) throw new NotFoundError("No such build.");
 };
@@ -38,34 +45,74 @@ export interface EnqueueOptions {
   boss?: PgBoss;
 }
 
-/** Inserts the build, its package rows and its job in the caller's transaction; a null actor is the scheduler. */
+/** The message of the queued cap (STRATA_ORG_MAX_QUEUED), as the API and the build button show it. */
+export const queueFullMessage = (max: number) => `Your organisation has ${max} builds waiting (the limit); wait for some to finish or cancel one.`;
+
+/** Thrown by enqueueBuild when the organisation already has its cap of queued builds: a 429 that writes nothing. */
+export class QueueFullError extends RateLimitedError {
+  constructor(readonly maxQueued: number) {
+    // A queued build takes minutes: asking again sooner than that changes nothing.
+    super(queueFullMessage(maxQueued), 60);
+  }
+}
+
+/** Builds of the revision ("build" kind) number 1, 2, …; imports (r1.1-import.1) and versions that are not r<rev>.<n> are not counted. */
+const BUILD_NUMBER = sql<number>`coalesce(max(substring(${builds.version} from '^r[0-9]+[.]([0-9]+)$')::int), 0)::int`;
+
+/**
+ * Inserts the build, its package rows and its job in the caller's transaction; a null actor is the scheduler.
+ *
+ * Two locks, always in this order: the organisation's queue lock (a transaction advisory lock), under which its
+ * queued builds are counted for the cap and the job's priority; then the revision's row, under which the version is
+ * the revision's highest build number + 1. Two Build clicks therefore get r1.1 and r1.2, never one version twice; the
+ * unique indexes (revision_id, version) and (flavour_id, version) stand behind the lock, and a violation that still
+ * happens is a 409, not a 500.
+ *
+ * Fair ordering between organisations: pg-boss hands out jobs by priority (higher first), then by age. A build's
+ * priority is minus the number of builds its organisation already has queued: its 1st waiting build gets 0, its 2nd
+ * -1, its n-th -(n-1). So an organisation's n-th waiting build runs after every other organisation's (n-1)-th, and one
+ * organisation queueing 20 builds delays another's single build by at most one build per organisation, not by 20.
+ * The priority is fixed when the build is queued (a job re-sent for a retry or the running cap keeps it).
+ */
 export async function enqueueBuild(tx: DbOrTx, actor: Actor | null, flavour: { id: string; orgId: string }, revisionNumber: number, opts: EnqueueOptions = {}): Promise<Build> {
-  const revision = await getRevisionRow(tx, flavour.id, revisionNumber);
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`strata.org-queue:${flavour.orgId}`}, 7041))`);
+  const [{ queued }] = await tx.select({ queued: count() }).from(builds).where(and(eq(builds.orgId, flavour.orgId), eq(builds.status, "queued")));
+  const maxQueued = config.orgMaxQueued;
+  if (queued >= maxQueued) throw new QueueFullError(maxQueued);
+
+  const revision = await getRevisionRow(tx, flavour.id, revisionNumber, { lock: true });
   const base = await getBaseManifest(tx, revision.baseManifestId);
   const packages = [
     ...keptBasePackages(base.packages, revision.excludedPackages).map((p) => ({ p, fromBase: true })),
     ...revision.layers.map((p) => ({ p, fromBase: false })),
   ];
   // Imports (r1.1-import.1) share their parent's revision but are not builds of it.
-  const [{ n }] = await tx.select({ n: count() }).from(builds).where(and(eq(builds.revisionId, revision.id), eq(builds.kind, "build")));
-  const [build] = await tx
-    .insert(builds)
-    .values({
-      orgId: flavour.orgId,
-      flavourId: flavour.id,
-      revisionId: revision.id,
-      revisionNumber: revision.number,
-      version: versionName(revision.number, n + 1),
-      totalPackages: packages.length,
-      startedBy: actor?.user.id ?? null,
-      retryOf: opts.retryOf,
-      fromScratch: opts.fromScratch ?? false,
-      scheduled: opts.scheduled ?? false,
-    })
-    .returning();
+  const [{ last }] = await tx.select({ last: BUILD_NUMBER }).from(builds).where(and(eq(builds.revisionId, revision.id), eq(builds.kind, "build")));
+  const version = versionName(revision.number, last + 1);
+  let build: Build;
+  try {
+    [build] = await tx
+      .insert(builds)
+      .values({
+        orgId: flavour.orgId,
+        flavourId: flavour.id,
+        revisionId: revision.id,
+        revisionNumber: revision.number,
+        version,
+        totalPackages: packages.length,
+        startedBy: actor?.user.id ?? null,
+        retryOf: opts.retryOf,
+        fromScratch: opts.fromScratch ?? false,
+        scheduled: opts.scheduled ?? false,
+      })
+      .returning();
+  } catch (err) {
+    if (uniqueViolation(err)) throw new ConflictError(`Version ${version} of this flavour was taken at the same moment by another build; press Build again.`);
+    throw err;
+  }
   await tx.insert(buildPackages).values(packages.map(({ p, fromBase }, position) => ({ buildId: build.id, position, packageId: packageId(p), version: p.version, fromBase })));
   const boss = opts.boss ?? (await getSenderBoss());
-  const jobId = await boss.send(QUEUES.build, { buildId: build.id } satisfies BuildJob, { db: bossDb(tx) });
+  const jobId = await boss.send(QUEUES.build, { buildId: build.id } satisfies BuildJob, { db: bossDb(tx), priority: -queued });
   await notifyBuildQueued(tx, build.id);
   const [withJob] = await tx.update(builds).set({ jobId }).where(eq(builds.id, build.id)).returning();
   return withJob;
@@ -165,6 +212,8 @@ export async function cancelBuild(db: Db, actor: Actor, id: string): Promise<Bui
       build.status === "queued"
         ? await tx.update(builds).set({ status: "cancelled", cancelRequestedAt: now, finishedAt: now, error: "Cancelled before it started." }).where(eq(builds.id, id)).returning()
         : await tx.update(builds).set({ cancelRequestedAt: now }).where(eq(builds.id, id)).returning();
+    // The worker running it hears this at commit (LISTEN), not at its next heartbeat.
+    if (build.status !== "queued") await notifyBuildCancel(tx, id);
     if (build.status === "queued") {
       await tx.update(buildPackages).set({ status: "cancelled" }).where(and(eq(buildPackages.buildId, id), eq(buildPackages.status, "pending")));
       if (build.jobId) await (await getSenderBoss()).cancel(QUEUES.build, build.jobId, { db: bossDb(tx) });

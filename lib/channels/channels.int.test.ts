@@ -90,7 +90,7 @@ async function customerWithFlavour() {
   return { actor, token, flavour, stable, beta };
 }
 
-const insertBuild = (actor: Actor, flavour: { id: string; name: string; latest: { id: string } }, status: BuildStatus = "succeeded") => insertStandInBuild(db, actor, flavour, status);
+const insertBuild = (actor: Actor, flavour: { id: string; name: string; imageRepository: string; latest: { id: string } }, status: BuildStatus = "succeeded") => insertStandInBuild(db, actor, flavour, status);
 
 /** What a refusal must leave untouched, for one organisation. */
 async function rowsOf(orgId: string) {

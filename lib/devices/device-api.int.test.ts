@@ -129,7 +129,7 @@ async function customerWithFlavour() {
 }
 
 /** Requests and approves a release of a new stand-in build. */
-async function release(actor: Actor, flavour: { id: string; name: string; latest: { id: string } }, channelId: string, version: string, opts: { rolloutPercent?: number; approve?: boolean } = {}) {
+async function release(actor: Actor, flavour: { id: string; name: string; imageRepository: string; latest: { id: string } }, channelId: string, version: string, opts: { rolloutPercent?: number; approve?: boolean } = {}) {
   const build = await insertStandInBuild(db, actor, flavour);
   const requested = await requestRelease(db, actor, channelId, { buildId: build.id, version, notes: `Release ${version}.` });
   if (opts.approve !== false) await approveRelease(db, admin, requested.id, { rolloutPercent: opts.rolloutPercent ?? 100 });

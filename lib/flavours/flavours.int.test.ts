@@ -1,5 +1,5 @@
 // Base manifests and flavours against the real database: forking, revisions, diffs, rebase, export/import, scoping and every bad input.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { count, eq } from "drizzle-orm";
 import { closeTestDb, makeActor, testDb } from "../testing/fixtures";
 import { baseManifests, flavourRevisions, flavours } from "../db/schema";
@@ -11,9 +11,19 @@ import type { Actor } from "../auth/actor";
 import type { PackageDefinitionInput } from "../manifest/schema";
 import { toManifestYaml } from "../manifest/yaml";
 import { MAX_LAYERS } from "./limits";
+import { createToken } from "../auth/tokens";
+import { getPool } from "../db";
+import * as flavoursRoute from "@/app/api/v1/flavours/route";
+import * as flavourRoute from "@/app/api/v1/flavours/[id]/route";
 
+// The route handlers (withApi) use the app's own pool on the test database.
+process.env.DATABASE_URL = inject("databaseUrl");
+process.env.STRATA_LOG_REQUESTS = "0";
 const db = testDb();
-afterAll(closeTestDb);
+afterAll(async () => {
+  await closeTestDb();
+  await getPool().end();
+});
 
 let customer: Actor;
 let other: Actor;
@@ -249,5 +259,84 @@ describe("bad input: a clear error naming the field, nothing saved", () => {
   it("refuses an import whose base is unknown", async () => {
     const yaml = "kind: strata/flavour\nname: imported\nbase: { name: nope, version: '1' }\nlayers: []\n";
     await expect(importFlavour(db, customer, { yaml })).rejects.toThrow(/nope 1 is not a base manifest/);
+  });
+});
+
+describe("image repositories and renames", () => {
+  type Handler = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>;
+  let token: string;
+  beforeAll(async () => {
+    token = (await createToken(db, customer, { name: "repositories" })).token;
+  });
+  /** A route handler called as Next would, with the customer's token. */
+  async function call(handler: Handler, method: string, body: unknown, params: Record<string, string> = {}) {
+    const res = await handler(
+      new Request("https://localhost/api/v1/flavours", { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) }),
+      { params: Promise.resolve(params) },
+    );
+    return { status: res.status, body: (await res.json()) as { error?: { code: string; message: string } } & Record<string, unknown> };
+  }
+  const repositoryOf = async (id: string) => (await db.select({ r: flavours.imageRepository }).from(flavours).where(eq(flavours.id, id)))[0].r;
+
+  it("gives a new flavour <org>/<name> and keeps it through renames", async () => {
+    const flavour = await fork();
+    expect(flavour.imageRepository).toBe(`${customer.org.slug}/${flavour.name}`);
+    const renamed = await updateFlavour(db, customer, flavour.id, { name: `${flavour.name}-b` });
+    expect(renamed).toMatchObject({ name: `${flavour.name}-b`, imageRepository: `${customer.org.slug}/${flavour.name}` });
+    expect((await getFlavour(db, customer, flavour.id)).imageRepository).toBe(`${customer.org.slug}/${flavour.name}`);
+    expect(await repositoryOf(flavour.id)).toBe(`${customer.org.slug}/${flavour.name}`);
+  });
+
+  it("refuses a new flavour with a renamed flavour's old name, naming the flavour that owns its repository, writing nothing", async () => {
+    const a = flavourName();
+    const flavour = await fork(customer, a);
+    await updateFlavour(db, customer, flavour.id, { name: `${a}-b` });
+    const before = await rowCounts();
+    const refused = await fork(customer, a).catch((e) => e);
+    expect(refused).toBeInstanceOf(ConflictError);
+    expect(refused.message).toBe(
+      `The image repository ${customer.org.slug}/${a} belongs to the flavour "${a}-b" (it was named "${a}" when it was made, and its images stay there); choose another name.`,
+    );
+    // Through the API: a 409 with the message, as the fork form shows it.
+    const res = await call(flavoursRoute.POST, "POST", { baseManifestId: baseId, name: a, description: "" });
+    expect(res.status).toBe(409);
+    expect(res.body.error).toEqual({ code: "conflict", message: refused.message });
+    expect(await rowCounts()).toEqual(before);
+    // Another organisation has its own <slug>/ prefix: the name is free there.
+    await expect(fork(other, a)).resolves.toMatchObject({ name: a, imageRepository: `${other.org.slug}/${a}` });
+  });
+
+  it("refuses renaming another flavour to that name, and lets the owner take its name back", async () => {
+    const a = flavourName();
+    const owner = await fork(customer, a);
+    await updateFlavour(db, customer, owner.id, { name: `${a}-b` });
+    const second = await fork();
+    const refused = await updateFlavour(db, customer, second.id, { name: a }).catch((e) => e);
+    expect(refused).toBeInstanceOf(ConflictError);
+    expect(refused.message).toMatch(new RegExp(`belongs to the flavour "${a}-b".*choose another name`));
+    const res = await call(flavourRoute.PATCH, "PATCH", { name: a }, { id: second.id });
+    expect(res.status).toBe(409);
+    expect(res.body.error?.message).toBe(refused.message);
+    expect((await getFlavour(db, customer, second.id)).name).toBe(second.name);
+    // The owner may go back to the name its images are under.
+    await expect(updateFlavour(db, customer, owner.id, { name: a })).resolves.toMatchObject({ name: a, imageRepository: `${customer.org.slug}/${a}` });
+  });
+
+  it("refuses a name whose package repository (<name>-repo) would be another flavour's image repository, or the reverse", async () => {
+    const a = flavourName();
+    await fork(customer, a);
+    const before = await rowCounts();
+    await expect(fork(customer, `${a}-repo`)).rejects.toThrow(new RegExp(`share registry repositories with the flavour "${a}"`));
+    const b = flavourName();
+    await fork(customer, `${b}-repo`);
+    await expect(fork(customer, b)).rejects.toThrow(new RegExp(`share registry repositories with the flavour "${b}-repo"`));
+    expect((await rowCounts())[0]).toBe(before[0] + 1);
+  });
+
+  it("gives two concurrent forks with one name one flavour and one 409", async () => {
+    const a = flavourName();
+    const results = await Promise.allSettled([fork(customer, a), fork(customer, a), fork(customer, a)]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    for (const r of results.filter((r) => r.status === "rejected")) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
   });
 });

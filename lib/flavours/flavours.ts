@@ -1,8 +1,8 @@
 // Flavours: forks of a base-manifest version owned by an organisation, with append-only numbered revisions.
-import { and, desc, eq, isNotNull, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, isNotNull, isNull, ne, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db, DbOrTx } from "../db";
-import { auditLog, baseManifests, channels, flavourRevisions, flavours, type BaseManifest, type Flavour, type FlavourRevision } from "../db/schema";
+import { auditLog, baseManifests, channels, flavourRevisions, flavours, orgs, type BaseManifest, type Flavour, type FlavourRevision } from "../db/schema";
 import type { Actor } from "../auth/actor";
 import { orgScope } from "../auth/roles";
 import { BadRequestError, ConflictError, NotFoundError, ValidationError } from "../errors";
@@ -74,9 +74,55 @@ const uuidOr404 = (id: string, what: string) => {
   if (!z.uuid().safeParse(id).success) throw new NotFoundError(`No such ${what}.`);
 };
 
-function uniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string } };
-  return e.code === "23505" || e.cause?.code === "23505";
+/** The unique index a failed write ran into, or null when it was not a unique violation. */
+function uniqueViolation(err: unknown): string | null {
+  const e = err as { code?: string; constraint?: string; cause?: { code?: string; constraint?: string } };
+  if (e.code === "23505") return e.constraint ?? "";
+  if (e.cause?.code === "23505") return e.cause.constraint ?? "";
+  return null;
+}
+
+/** The OS image's repository a flavour gets when it is made: `<org slug>/<name>`. A rename keeps it (see flavours.imageRepository). */
+export const imageRepositoryFor = (orgSlug: string, name: string) => `${orgSlug}/${name}`;
+
+const nameTaken = (name: string) => `Your organisation already has a flavour named "${name}"; choose another name.`;
+
+/**
+ * Refuses a name (for a new flavour, or a rename of `selfId`) whose registry repositories another flavour holds: the
+ * image repository `<org>/<name>`, kept by a flavour that was renamed away from the name, or the package repository
+ * beside an image repository (`<repository>-repo`, see lib/repository/publish.ts), which `x-repo` and `x` would share.
+ * Taken under the organisation's naming lock (held to the end of the transaction), so two creates or renames cannot
+ * both pass it; the unique index on image_repository stands behind it.
+ */
+async function claimRepository(tx: DbOrTx, org: { id: string; slug: string }, name: string, selfId?: string): Promise<string> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`strata.flavour-names:${org.id}`}, 7041))`);
+  const wanted = imageRepositoryFor(org.slug, name);
+  const [owner] = await tx
+    .select({ name: flavours.name, imageRepository: flavours.imageRepository })
+    .from(flavours)
+    .where(
+      and(
+        or(eq(flavours.imageRepository, wanted), eq(flavours.imageRepository, `${wanted}-repo`), eq(sql`${flavours.imageRepository} || '-repo'`, wanted)),
+        selfId ? ne(flavours.id, selfId) : undefined,
+      ),
+    )
+    .limit(1);
+  if (!owner) return wanted;
+  if (owner.name === name) throw new ConflictError(nameTaken(name));
+  if (owner.imageRepository === wanted)
+    throw new ConflictError(
+      `The image repository ${wanted} belongs to the flavour "${owner.name}" (it was named "${name}" when it was made, and its images stay there); choose another name.`,
+    );
+  throw new ConflictError(
+    `The name "${name}" would share registry repositories with the flavour "${owner.name}" (its images are in ${owner.imageRepository}, its package repository in ${owner.imageRepository}-repo); choose another name.`,
+  );
+}
+
+function conflictOnName(err: unknown, name: string | undefined): unknown {
+  const index = uniqueViolation(err);
+  if (index === null) return err;
+  if (index === "flavours_image_repository_idx") return new ConflictError(`Another flavour took the image repository for "${name}" at the same moment; choose another name.`);
+  return new ConflictError(nameTaken(name ?? ""));
 }
 
 export interface FlavourSummary {
@@ -87,6 +133,8 @@ export interface FlavourSummary {
   createdAt: Date;
   updatedAt: Date;
   archivedAt: Date | null;
+  /** Where the flavour's OS images are pushed (<org>/<name it was made with>); a rename does not move it. */
+  imageRepository: string;
   latestRevision: number;
   base: { id: string; name: string; version: string };
 }
@@ -118,6 +166,7 @@ const pickFlavour = (f: Flavour) => ({
   createdAt: f.createdAt,
   updatedAt: f.updatedAt,
   archivedAt: f.archivedAt,
+  imageRepository: f.imageRepository,
   scratchRebuildDays: f.scratchRebuildDays,
   nextScratchRebuildAt: nextScratchRebuildAt(f),
 });
@@ -137,9 +186,11 @@ export async function getFlavourRow(db: DbOrTx, actor: Actor, id: string, opts: 
   return row;
 }
 
-export async function getRevisionRow(db: DbOrTx, flavourId: string, number?: number): Promise<FlavourRevision> {
+/** `lock`: hold the revision's row (no key update) to the end of the transaction, e.g. to number its builds. */
+export async function getRevisionRow(db: DbOrTx, flavourId: string, number?: number, opts: { lock?: boolean } = {}): Promise<FlavourRevision> {
   const where = number === undefined ? eq(flavourRevisions.flavourId, flavourId) : and(eq(flavourRevisions.flavourId, flavourId), eq(flavourRevisions.number, number));
-  const [row] = await db.select().from(flavourRevisions).where(where).orderBy(desc(flavourRevisions.number)).limit(1);
+  const query = db.select().from(flavourRevisions).where(where).orderBy(desc(flavourRevisions.number)).limit(1);
+  const [row] = opts.lock ? await query.for("no key update") : await query;
   if (!row) throw new NotFoundError(number === undefined ? "The flavour has no revision." : `No revision ${number} of this flavour.`);
   return row;
 }
@@ -218,7 +269,8 @@ export async function insertFlavour(
 ) {
   try {
     return await db.transaction(async (tx) => {
-      const [flavour] = await tx.insert(flavours).values({ orgId: actor.org.id, name: v.name, description: v.description, createdBy: actor.user.id }).returning();
+      const imageRepository = await claimRepository(tx, actor.org, v.name);
+      const [flavour] = await tx.insert(flavours).values({ orgId: actor.org.id, name: v.name, description: v.description, createdBy: actor.user.id, imageRepository }).returning();
       const [revision] = await tx
         .insert(flavourRevisions)
         .values({ flavourId: flavour.id, orgId: flavour.orgId, number: 1, baseManifestId: v.base.id, layers: v.layers, excludedPackages: v.excludedPackages ?? [], message: v.message, createdBy: actor.user.id })
@@ -228,8 +280,7 @@ export async function insertFlavour(
       return { ...pickFlavour(flavour), latest: await revisionView(tx, revision) };
     });
   } catch (err) {
-    if (uniqueViolation(err)) throw new ConflictError(`Your organisation already has a flavour named "${v.name}"; choose another name.`);
-    throw err;
+    throw conflictOnName(err, v.name);
   }
 }
 
@@ -238,6 +289,11 @@ export async function updateFlavour(db: Db, actor: Actor, id: string, input: unk
   try {
     return await db.transaction(async (tx) => {
       const flavour = await getFlavourRow(tx, actor, id, { forUpdate: true });
+      // A rename keeps the image repository; the new name must not be one whose repositories another flavour holds.
+      if (data.name !== undefined && data.name !== flavour.name) {
+        const [org] = await tx.select({ id: orgs.id, slug: orgs.slug }).from(orgs).where(eq(orgs.id, flavour.orgId));
+        await claimRepository(tx, org, data.name, flavour.id);
+      }
       const [updated] = await tx
         .update(flavours)
         .set({
@@ -258,8 +314,7 @@ export async function updateFlavour(db: Db, actor: Actor, id: string, input: unk
       return pickFlavour(updated);
     });
   } catch (err) {
-    if (uniqueViolation(err)) throw new ConflictError(`Your organisation already has a flavour named "${data.name}"; choose another name.`);
-    throw err;
+    throw conflictOnName(err, data.name);
   }
 }
 

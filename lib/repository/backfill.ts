@@ -73,6 +73,7 @@ async function publishBuild(deps: BackfillDeps, buildId: string, log: Logger): P
       excludedPackages: flavourRevisions.excludedPackages,
       baseManifestId: flavourRevisions.baseManifestId,
       flavour: flavours.name,
+      imageRepository: flavours.imageRepository,
       org: orgs.slug,
     })
     .from(builds)
@@ -115,9 +116,9 @@ async function publishBuild(deps: BackfillDeps, buildId: string, log: Logger): P
   const imageId = !known && lastKey ? await findImageByCacheKey(deps.docker, lastKey, log).catch(() => null) : null;
   const debianPackages: DebianPackage[] = known ?? (imageId ? await readImageDebianPackages(deps.docker, imageId, { log, knownLicenses: knownDebianLicenses(db) }).catch(() => []) : []);
 
-  const repository = repositoryName(context.org, context.flavour);
+  const repository = repositoryName(context.imageRepository);
   await pushArtefacts({ db, registry: deps.registry, store: deps.store, repository, artefacts: packages.map((p) => p.artefact), log });
-  const image = { reference: build.imageRef ?? `${deps.publicRegistry}/${context.org}/${context.flavour}:${build.version}`, digest: build.imageDigest ?? "", size: build.imageSize ?? 0 };
+  const image = { reference: build.imageRef ?? `${deps.publicRegistry}/${context.imageRepository}:${build.version}`, digest: build.imageDigest ?? "", size: build.imageSize ?? 0 };
   await db.transaction(async (tx) => {
     const revision = await publishRevision(tx, {
       registry: deps.registry,

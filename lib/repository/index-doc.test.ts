@@ -90,7 +90,7 @@ describe("the OCI artifact manifest", () => {
     for (const value of [...Object.values(manifest.annotations), ...manifest.layers.flatMap((l) => Object.values(l.annotations))]) expect(typeof value).toBe("string");
   });
 
-  it("lives next to the image, in <org>/<flavour>-repo", () => {
-    expect(repositoryName("acme", "kiosk")).toBe("acme/kiosk-repo");
+  it("lives next to the image, in <image repository>-repo (<org>/<flavour>-repo until a rename)", () => {
+    expect(repositoryName("acme/kiosk")).toBe("acme/kiosk-repo");
   });
 });

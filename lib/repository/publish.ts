@@ -1,5 +1,5 @@
 // Publishing a repository revision: the package artefacts as blobs and the index as the config of an OCI artifact
-// `<org>/<flavour>-repo:<n>`, through the one registry client; then the revision's rows, in the caller's transaction
+// `<image repository>-repo:<n>`, through the one registry client; then the revision's rows, in the caller's transaction
 // (the one that marks the build succeeded), so a crash in between leaves no half revision.
 import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { DbOrTx } from "../db";
@@ -16,8 +16,11 @@ const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 /** Blobs uploaded at once: enough to overlap round trips, few enough not to starve the build's other traffic. */
 const PARALLEL_UPLOADS = 4;
 
-/** "<org>/<flavour>-repo": the registry repository of a flavour's repository revisions. */
-export const repositoryName = (org: string, flavour: string) => `${org}/${flavour}-repo`;
+/**
+ * "<image repository>-repo" (`<org>/<flavour>-repo` for a flavour never renamed): the registry repository of a flavour's
+ * repository revisions, beside its images and, like them, kept through a rename.
+ */
+export const repositoryName = (imageRepository: string) => `${imageRepository}-repo`;
 
 async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -140,7 +143,7 @@ export async function publishRevision(tx: DbOrTx, input: PublishRevisionInput): 
   const log = input.log ?? silentLogger;
   const [existing] = await tx.select().from(repositoryRevisions).where(eq(repositoryRevisions.buildId, input.build.id));
   if (existing) return existing;
-  await tx.select({ id: flavours.id }).from(flavours).where(eq(flavours.id, input.flavourId)).for("no key update");
+  const [flavour] = await tx.select({ imageRepository: flavours.imageRepository }).from(flavours).where(eq(flavours.id, input.flavourId)).for("no key update");
   const [last] = await tx
     .select({ number: repositoryRevisions.number })
     .from(repositoryRevisions)
@@ -152,7 +155,7 @@ export async function publishRevision(tx: DbOrTx, input: PublishRevisionInput): 
   const index = repositoryIndex({ ...input, revision: number, createdAt });
   const { bytes, digest: indexDigest } = serialiseIndex(index);
 
-  const repository = repositoryName(input.org, input.flavour);
+  const repository = repositoryName(flavour.imageRepository);
   await input.registry.putBlob(repository, indexDigest, bytes);
   const manifest = Buffer.from(JSON.stringify(artifactManifest(index, { digest: indexDigest, size: bytes.length })));
   const manifestDigest = await input.registry.putManifest(repository, String(number), manifest, OCI_MANIFEST);

@@ -32,7 +32,7 @@ let standInBuilds = 0;
  * Stands in for a build the builder tests cover (lib/builder/*.int.test.ts): the row a finished build leaves, with
  * its image pushed to the registry (a succeeded one). No builder or registry runs; the image does not exist.
  */
-export async function insertStandInBuild(db: Db, actor: Actor, flavour: { id: string; name: string; latest: { id: string } }, status: BuildStatus = "succeeded") {
+export async function insertStandInBuild(db: Db, actor: Actor, flavour: { id: string; imageRepository: string; latest: { id: string } }, status: BuildStatus = "succeeded") {
   const version = `r1.${++standInBuilds}`;
   const succeeded = status === "succeeded";
   const [build] = await db
@@ -45,7 +45,7 @@ export async function insertStandInBuild(db: Db, actor: Actor, flavour: { id: st
       version,
       status,
       totalPackages: 0,
-      imageRef: succeeded ? `127.0.0.1:5000/${actor.org.slug}/${flavour.name}:${version}` : null,
+      imageRef: succeeded ? `127.0.0.1:5000/${flavour.imageRepository}:${version}` : null,
       imageDigest: succeeded ? `sha256:${crypto.randomBytes(32).toString("hex")}` : null,
       imageSize: succeeded ? 400_000_000 + standInBuilds : null,
       error: status === "failed" ? "system/kernel exited with 2" : null,

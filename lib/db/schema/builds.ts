@@ -1,4 +1,4 @@
-import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { orgs } from "./orgs";
 import { users } from "./users";
 import { flavours, flavourRevisions } from "./manifests";
@@ -86,8 +86,21 @@ export const builds = pgTable(
     /** Written every few seconds by the worker running it; a stale one means that worker died. */
     heartbeatAt: timestamp("heartbeat_at", { withTimezone: true }),
     cancelRequestedAt: timestamp("cancel_requested_at", { withTimezone: true }),
+    /** Queued again after an engine or registry outage: when the next attempt is due (null otherwise). */
+    retryAt: timestamp("retry_at", { withTimezone: true }),
+    /** Why the last attempt failed, while a retry is pending (the build page shows it with retryAt). */
+    retryReason: text("retry_reason"),
+    /** How many attempts the build gets in all (the first plus the retries), set when it is queued. */
+    maxAttempts: integer("max_attempts").notNull().default(1),
+    /** Output the build has printed so far: bytes and lines kept, and lines dropped by the per-second limit. */
+    logBytes: bigint("log_bytes", { mode: "number" }).notNull().default(0),
+    logLines: integer("log_lines").notNull().default(0),
+    logDroppedLines: integer("log_dropped_lines").notNull().default(0),
   },
   (t) => [
+    // One version per revision, and one pushed tag per flavour (the image repository is the flavour's).
+    uniqueIndex("builds_revision_version_idx").on(t.revisionId, t.version),
+    uniqueIndex("builds_flavour_version_idx").on(t.flavourId, t.version),
     // The builds list of a flavour, newest first.
     index("builds_flavour_idx").on(t.flavourId, t.createdAt),
     // The reaper's scan for running builds with a stale heartbeat.
@@ -130,7 +143,11 @@ export const buildPackages = pgTable(
     startedAt: timestamp("started_at", { withTimezone: true }),
     finishedAt: timestamp("finished_at", { withTimezone: true }),
   },
-  (t) => [primaryKey({ columns: [t.buildId, t.position] })],
+  (t) => [
+    primaryKey({ columns: [t.buildId, t.position] }),
+    // When a cache key was last used (the cache pruning job), and the builds that used it.
+    index("build_packages_cache_key_idx").on(t.cacheKey),
+  ],
 );
 
 // Build output, line by line; the live log streams rows after the last sequence number a client saw.
@@ -168,3 +185,21 @@ export const artefacts = pgTable("artefacts", {
 export type Build = typeof builds.$inferSelect;
 export type BuildPackage = typeof buildPackages.$inferSelect;
 export type ArtefactRow = typeof artefacts.$inferSelect;
+
+// Runs of the cache pruning job: what it removed and what the cache held afterwards (the admin area shows the last).
+export const cachePrunes = pgTable("cache_prunes", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
+  finishedAt: timestamp("finished_at", { withTimezone: true }),
+  /** Which worker ran it. */
+  workerId: text("worker_id"),
+  /** Cache images not used for this many days were candidates. */
+  maxAgeDays: integer("max_age_days").notNull(),
+  removedImages: integer("removed_images").notNull().default(0),
+  removedTags: integer("removed_tags").notNull().default(0),
+  freedBytes: bigint("freed_bytes", { mode: "number" }).notNull().default(0),
+  /** The engine's cache afterwards: images and bytes. */
+  cacheImages: integer("cache_images"),
+  cacheBytes: bigint("cache_bytes", { mode: "number" }),
+  error: text("error"),
+});

@@ -39,10 +39,16 @@ export const flavours = pgTable(
     scratchRebuildDays: integer("scratch_rebuild_days"),
     /** When the schedule last started a from-scratch build (or was turned on): the next one is due this + the interval. */
     scratchRebuildFrom: timestamp("scratch_rebuild_from", { withTimezone: true }),
+    /**
+     * The OS image's repository in the registry (<org>/<name> when the flavour was made), fixed for the flavour's life:
+     * a rename does not move it, and no other flavour may take it (so nobody pushes over another flavour's images).
+     */
+    imageRepository: text("image_repository").notNull(),
   },
   (t) => [
     // Names are unique within an organisation (they name images).
     uniqueIndex("flavours_org_name_idx").on(t.orgId, t.name),
+    uniqueIndex("flavours_image_repository_idx").on(t.imageRepository),
   ],
 );
 

@@ -11,6 +11,7 @@ import { FlavourEditor } from "@/components/flavours/flavour-editor";
 import { FlavourSettings } from "@/components/flavours/flavour-settings";
 import { BuildButton } from "@/components/builds/build-button";
 import { loadFlavour } from "./load";
+import { config } from "@/lib/config";
 
 export async function generateMetadata({ params }: { params: Promise<{ id: string }> }) {
   const actor = await requirePageActor();
@@ -69,7 +70,7 @@ export default async function FlavourPage({ params, searchParams }: { params: Pr
           </div>
         }
       />
-      <dl className="mb-6 grid grid-cols-2 gap-4 rounded-lg border border-slate-200 bg-white px-5 py-3 text-sm shadow-sm sm:grid-cols-4">
+      <dl className="mb-6 grid grid-cols-2 gap-4 rounded-lg border border-slate-200 bg-white px-5 py-3 text-sm shadow-sm sm:grid-cols-5">
         <div>
           <dt className="text-xs text-slate-500">Base manifest</dt>
           <dd>
@@ -88,6 +89,13 @@ export default async function FlavourPage({ params, searchParams }: { params: Pr
         <div>
           <dt className="text-xs text-slate-500">Saved</dt>
           <dd>{when(latest.createdAt)}</dd>
+        </div>
+        <div>
+          {/* Fixed when the flavour was made: a rename keeps its images where they are. */}
+          <dt className="text-xs text-slate-500">Image repository</dt>
+          <dd data-testid="image-repository" className="break-all font-mono text-xs">
+            {config.registryPublicUrl}/{flavour.imageRepository}
+          </dd>
         </div>
         <div>
           <dt className="text-xs text-slate-500">Status</dt>

@@ -28,7 +28,7 @@ export default async function FlavourBuildsPage({ params }: { params: Promise<{ 
   const builds = await listBuilds(getDb(), actor, flavour.id);
   const now = Date.now();
   const archived = flavour.archivedAt !== null;
-  const importExample = await importReferenceExample(getDb(), flavour);
+  const importExample = importReferenceExample(flavour);
   return (
     <>
       <AutoRefresh active={builds.some((b) => isActive(b.status))} />
