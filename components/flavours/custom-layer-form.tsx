@@ -115,7 +115,8 @@ export function CustomLayerForm({
             A package definition: <code className="font-mono text-xs">category</code>, <code className="font-mono text-xs">name</code>,{" "}
             <code className="font-mono text-xs">version</code>, <code className="font-mono text-xs">requires</code> (base packages or earlier layers),{" "}
             <code className="font-mono text-xs">steps</code> (shell, run as root), optional <code className="font-mono text-xs">files</code>,{" "}
-            <code className="font-mono text-xs">excludes</code>.
+            <code className="font-mono text-xs">excludes</code> (RE2 regular expressions on the paths the layer adds, e.g.{" "}
+            <code className="font-mono text-xs">^/var/cache/</code>; no backreferences or lookaround).
           </>
         )}
       </p>

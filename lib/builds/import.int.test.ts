@@ -388,6 +388,18 @@ describe("refusing bad references, writing nothing", () => {
     await expectRefused(() => importImage(db, customer, flavourId, { reference: third, digest: "sha256:nothex" }, deps), 422, /digest must be/);
   });
 
+  it("refuses a hand-made layer with more files than an artefact may hold (422 with the limit), writing nothing", async () => {
+    const crowded = `${registry.url}/${repo}:crowded`;
+    await handMade(parent.imageRef!, "mkdir /opt/many && cd /opt/many && for i in $(seq 1 60); do : > f$i; done", crowded);
+    const plan = await checkImport(db, customer, flavourId, { reference: crowded }, deps);
+    process.env.STRATA_ARTEFACT_MAX_ENTRIES = "50";
+    try {
+      await expectRefused(() => importImage(db, customer, flavourId, { reference: crowded, digest: plan.digest }, deps), 422, /more than 50 files \(the limit, STRATA_ARTEFACT_MAX_ENTRIES\)/);
+    } finally {
+      delete process.env.STRATA_ARTEFACT_MAX_ENTRIES;
+    }
+  });
+
   it("refuses another organisation's flavour as if it did not exist", async () => {
     const stranger = await makeActor(db);
     await expectRefused(() => checkImport(db, stranger, flavourId, { reference: handRef }, deps), 404, /No such flavour/);

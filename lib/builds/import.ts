@@ -20,6 +20,7 @@ import { parseImageReference } from "../agent/reference";
 import { RegistryClient, RegistryNotFoundError, isRepositoryName, isTag } from "../registry/client";
 import { ArtefactStore, artefactRoot } from "../builder/artefact-store";
 import { registryLayerEntries, repackLayer, tarEntries, type Artefact } from "../builder/extract";
+import { ArtefactEntriesLimitError } from "../builder/extract/repack";
 import { recordArtefactFiles } from "../repository/files";
 import { publishRevision, pushArtefacts, repositoryName } from "../repository/publish";
 import { parseIndex, type RecordedPackage } from "../repository/index-doc";
@@ -291,9 +292,8 @@ async function flavourAndOrg(db: DbOrTx, actor: Actor, flavourId: string) {
 }
 
 /** Where a maintainer pushes an image made by hand for this flavour, as the import form suggests it. */
-export async function importReferenceExample(db: DbOrTx, flavour: { orgId: string; name: string }): Promise<string> {
-  const [org] = await db.select({ slug: orgs.slug }).from(orgs).where(eq(orgs.id, flavour.orgId));
-  return `${config.registryPublicUrl}/${org?.slug ?? "<organisation>"}/${flavour.name}:hand`;
+export function importReferenceExample(flavour: { imageRepository: string }): string {
+  return `${config.registryPublicUrl}/${flavour.imageRepository}:hand`;
 }
 
 /** What importing `reference` would bring in: its digest, the build it was made from, and the extra layers. */
@@ -348,7 +348,15 @@ export async function importImage(db: Db, actor: Actor, flavourId: string, input
   const extracted: Array<{ layer: ExtraLayer; artefact: Artefact; changes: ImportedLayerChanges; ms: number }> = [];
   for (const layer of plan.layers) {
     const t0 = Date.now();
-    const artefact = await repackLayer(registryLayerEntries(await registry.openBlob(named.repository, layer.digest), layer.diffId), { filter: {}, store: deps.store });
+    const artefact = await repackLayer(registryLayerEntries(await registry.openBlob(named.repository, layer.digest), layer.diffId), {
+      filter: {},
+      store: deps.store,
+      packageId: `import/layer-${layer.position}`,
+    }).catch((err: unknown) => {
+      // Too many files in a hand-made layer is the image's fault, not the server's: a 422 with the limit's message.
+      if (err instanceof ArtefactEntriesLimitError) throw new ValidationError(err.message);
+      throw err;
+    });
     const changes: ImportedLayerChanges = { identical: false, ...classifyLayer(below, artefact), layer: { diffId: layer.diffId, digest: layer.digest, size: layer.size, createdBy: layer.createdBy } };
     extracted.push({ layer, artefact, changes, ms: Date.now() - t0 });
     lines.push(
@@ -358,10 +366,11 @@ export async function importImage(db: Db, actor: Actor, flavourId: string, input
   }
 
   // The image's blobs into the flavour's repository (mounted: no bytes move); the tag is written with the row.
-  const flavourRepo = `${orgSlug}/${flavour.name}`;
+  // The flavour's own repository (kept through renames), not one derived from its current name.
+  const flavourRepo = flavour.imageRepository;
   await Promise.all([...manifest.layers, manifest.config].map((blob) => registry.copyBlob(named.repository, flavourRepo, blob.digest)));
   const [parentRevision] = await db.select().from(repositoryRevisions).where(eq(repositoryRevisions.buildId, parent.id));
-  const repoName = repositoryName(orgSlug, flavour.name);
+  const repoName = repositoryName(flavour.imageRepository);
   if (parentRevision) await pushArtefacts({ db, registry, store: deps.store, repository: repoName, artefacts: extracted.map((e) => e.artefact), log });
   // The parent's Debian packages, or the image's own when a layer changed dpkg's status (an apt-get install by hand).
   const debian = parentRevision

@@ -1,5 +1,6 @@
 // The one zod schema of a package definition and of a manifest; used by the editor, the API, the importer and the builder.
 import { z } from "zod";
+import { pathPatternProblems } from "./path-pattern";
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 /** A package id, "category/name": how requires, exclusions and trees name a package. */
@@ -61,9 +62,9 @@ export const PackageDefinitionSchema = z
       .default([]),
     steps: z.array(z.string().min(1, "a step must not be empty").max(16384)).max(MAX_STEPS).default([]),
     files: z.array(OverlayFileSchema).max(MAX_FILES).default([]),
-    /** Regexes on artefact paths: only matching paths are kept (empty = all). */
+    /** Regexes (RE2 syntax) on artefact paths: only matching paths are kept (empty = all). */
     includes: z.array(z.string()).max(100).default([]),
-    /** Regexes on artefact paths: matching paths are dropped. */
+    /** Regexes (RE2 syntax) on artefact paths: matching paths are dropped. */
     excludes: z.array(z.string()).max(100).default([]),
   })
   .strict()
@@ -72,14 +73,9 @@ export const PackageDefinitionSchema = z
     if (total > MAX_PACKAGE_FILES_BYTES) {
       ctx.addIssue({ code: "custom", path: ["files"], message: "overlay files of one package exceed 4 MiB in total" });
     }
-    for (const key of ["includes", "excludes"] as const) {
-      pkg[key].forEach((re, i) => {
-        try {
-          new RegExp(re);
-        } catch {
-          ctx.addIssue({ code: "custom", path: [key, i], message: `not a valid regular expression: ${re}` });
-        }
-      });
+    // RE2 patterns, matched in linear time; what cannot be (backreferences, lookaround, huge programs) is refused here.
+    for (const problem of pathPatternProblems(`${pkg.category}/${pkg.name}`, pkg)) {
+      ctx.addIssue({ code: "custom", path: problem.index === undefined ? [problem.key] : [problem.key, problem.index], message: problem.message });
     }
   });
 

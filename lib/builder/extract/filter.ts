@@ -1,4 +1,6 @@
 // What an artefact keeps of a layer: the entry types, the include/exclude filter, and the safety checks on names and links.
+import type { RE2JS } from "re2js";
+import { compilePathPattern, pathPatternProblems } from "../../manifest/path-pattern";
 import type { Compression } from "./compress";
 /** One entry of a layer tar, as tar-stream names its fields. */
 export interface LayerEntry {
@@ -57,9 +59,10 @@ export interface ExtractFilter {
   excludes?: readonly string[];
 }
 
+/** Includes and excludes compiled with RE2: a match takes time linear in the path, whatever the pattern. */
 interface CompiledFilter {
-  includes: RegExp[];
-  excludes: RegExp[];
+  includes: RE2JS[];
+  excludes: RE2JS[];
 }
 
 export type EntryDecision =
@@ -68,11 +71,31 @@ export type EntryDecision =
   | { action: "skip"; path: string }
   | { action: "reject"; reason: string };
 
-export function compileFilter(filter: ExtractFilter): CompiledFilter {
-  return {
-    includes: (filter.includes ?? []).map((re) => new RegExp(re)),
-    excludes: (filter.excludes ?? []).map((re) => new RegExp(re)),
+/**
+ * A package's includes/excludes cannot be matched in linear time (a definition saved before patterns were checked
+ * at save time): final, the same definition fails the same way.
+ */
+export class ArtefactFilterError extends Error {
+  readonly retryable = false;
+  constructor(message: string) {
+    super(message);
+    this.name = "ArtefactFilterError";
+  }
+}
+
+/**
+ * Compiles a package's includes/excludes; `packageId` names the package in the error when one is refused (the
+ * schema refuses those at save time already, with the same message).
+ */
+export function compileFilter(filter: ExtractFilter, packageId = "the package"): CompiledFilter {
+  const [problem] = pathPatternProblems(packageId, filter);
+  if (problem) throw new ArtefactFilterError(`${problem.message}. Edit the package's ${problem.key} and build again.`);
+  const compile = (pattern: string) => {
+    const compiled = compilePathPattern(pattern);
+    if (!compiled.ok) throw new ArtefactFilterError(`${packageId}: pattern "${pattern}" is refused: ${compiled.reason}`);
+    return compiled.matcher;
   };
+  return { includes: (filter.includes ?? []).map(compile), excludes: (filter.excludes ?? []).map(compile) };
 }
 
 /**

@@ -21,8 +21,8 @@ import type { Readable } from "node:stream";
 import type Dockerode from "dockerode";
 import { silentLogger, type Logger } from "../../log";
 import { engineCall, inspectImage } from "../engine/images";
-import type { Artefact, ExtractionMethod } from "./filter";
-import { repackLayer, type RepackOptions } from "./repack";
+import { ArtefactFilterError, type Artefact, type ExtractionMethod } from "./filter";
+import { ArtefactEntriesLimitError, repackLayer, type RepackOptions } from "./repack";
 import { registryLayerEntries, savedLayerEntries, upperDirEntries } from "./sources";
 import type { RegistryClient } from "../../registry/client";
 
@@ -73,6 +73,9 @@ export interface ExtractOptions extends RepackOptions {
   log?: Logger;
 }
 
+/** Failures of the layer itself, not of its source: another source would read the same entries and fail the same way. */
+const isLayerRefused = (err: unknown) => err instanceof ArtefactEntriesLimitError || err instanceof ArtefactFilterError;
+
 /** Extracts the layer `imageId` added on top of `parentImageId` into the artefact store. */
 export async function extractArtefact(docker: Dockerode, opts: ExtractOptions): Promise<Artefact & { method: ExtractionMethod }> {
   const log = opts.log ?? silentLogger;
@@ -102,7 +105,7 @@ export async function extractArtefact(docker: Dockerode, opts: ExtractOptions): 
       return { ...artefact, method: "upperdir" };
     } catch (err) {
       // The fast path is an optimisation: in "auto", anything odd there falls back to the save stream.
-      if (want !== "auto" || opts.signal?.aborted) throw err;
+      if (want !== "auto" || opts.signal?.aborted || isLayerRefused(err)) throw err;
       log.warn("extract: overlay fast path failed, using docker save", { imageId: opts.imageId, error: (err as Error).message });
     }
   }
@@ -119,7 +122,7 @@ export async function extractArtefact(docker: Dockerode, opts: ExtractOptions): 
       }
       log.warn("extract: the registry's image has other layers, using docker save", { imageId: opts.imageId, tag });
     } catch (err) {
-      if (opts.signal?.aborted) throw err;
+      if (opts.signal?.aborted || isLayerRefused(err)) throw err;
       log.warn("extract: reading the layer from the registry failed, using docker save", { imageId: opts.imageId, error: (err as Error).message });
     }
   }
@@ -127,11 +130,16 @@ export async function extractArtefact(docker: Dockerode, opts: ExtractOptions): 
   const save = (await engineCall(log, "save image", opts.imageId, () =>
     docker.getImage(opts.imageId).get(),
   )) as unknown as Readable;
+  // A cancel stops the read at once, also while the layers before ours stream past unread.
+  const stopSave = () => save.destroy(new Error("extraction stopped: the build was cancelled"));
+  if (opts.signal?.aborted) stopSave();
+  opts.signal?.addEventListener("abort", stopSave, { once: true });
   try {
     const artefact = await repackLayer(savedLayerEntries(save, diffId), opts);
     log.debug("extract: done", { imageId: opts.imageId, method: "save", ms: Date.now() - started });
     return { ...artefact, method: "save" };
   } finally {
+    opts.signal?.removeEventListener("abort", stopSave);
     // Stop the engine streaming the remaining layers once ours is done (or on failure).
     save.destroy();
   }

@@ -4,6 +4,7 @@ import { once } from "node:events";
 import { Transform, type Readable } from "node:stream";
 import tar from "tar-stream";
 import type { ArtefactStore } from "../artefact-store";
+import { artefactMaxEntries } from "../limits";
 import { compressionFromEnv, compressor, type CompressionChoice } from "./compress";
 import { classifyEntry, compileFilter, type Artefact, type ArtefactFile, type ExtractFilter, type LayerEntry, type RejectedEntry } from "./filter";
 
@@ -23,6 +24,37 @@ export interface RepackOptions {
   /** zstd level 3 when the zstd program is installed, else gzip 6 (see compressionFromEnv). */
   compression?: CompressionChoice;
   signal?: AbortSignal;
+  /** Entries (kept, deleted or rejected) past which the layer is refused; artefactMaxEntries() when absent. */
+  maxEntries?: number;
+  /** The package the layer belongs to, e.g. "layer/x", for messages. */
+  packageId?: string;
+}
+
+/**
+ * A layer holds more entries than an artefact may (STRATA_ARTEFACT_MAX_ENTRIES): final, the same layer fails the
+ * same way. Raised while streaming, before the entries past the limit are read, so they are never all in memory.
+ */
+export class ArtefactEntriesLimitError extends Error {
+  readonly retryable = false;
+  constructor(
+    readonly packageId: string | undefined,
+    readonly limit: number,
+  ) {
+    super(
+      `${packageId ? `${packageId}'s layer` : "The layer"} has more than ${limit} files (the limit, STRATA_ARTEFACT_MAX_ENTRIES); ` +
+        "directories, links and deletions count too. Remove what the package need not ship in the step that creates it, " +
+        "or leave it out of the artefact with an excludes pattern (e.g. ^/usr/share/doc/), then build again.",
+    );
+    this.name = "ArtefactEntriesLimitError";
+  }
+}
+
+/**
+ * Whether an artefact made earlier (its index in the store) holds no more entries than the limit allows now: one
+ * that does not is extracted again, and then refused, rather than recorded.
+ */
+export function withinEntryLimit(artefact: Partial<Pick<Artefact, "files" | "deleted" | "rejected">>, maxEntries = artefactMaxEntries()): boolean {
+  return (artefact.files?.length ?? 0) + (artefact.deleted?.length ?? 0) + (artefact.rejected?.length ?? 0) <= maxEntries;
 }
 
 /**
@@ -83,7 +115,8 @@ async function writeEntry(pack: tar.Pack, header: PackHeader, body: EntryBody, h
  * entries, records whiteouts as deletions, and writes the kept entries as tar → zstd (or gzip) → store.
  */
 export async function repackLayer(source: LayerSource, opts: RepackOptions): Promise<Artefact> {
-  const filter = compileFilter(opts.filter);
+  const filter = compileFilter(opts.filter, opts.packageId);
+  const maxEntries = opts.maxEntries ?? artefactMaxEntries();
   const pack = tar.pack();
   let uncompressedSize = 0;
   const counter = new Transform({
@@ -109,6 +142,10 @@ export async function repackLayer(source: LayerSource, opts: RepackOptions): Pro
       opts.signal?.throwIfAborted();
       const decision = classifyEntry(header, filter, kept);
       const lazy = typeof body === "function";
+      // Every entry the artefact records (kept, deleted, rejected) counts; skipped ones cost nothing to keep.
+      if (decision.action !== "skip" && files.length + deleted.length + rejected.length >= maxEntries) {
+        throw new ArtefactEntriesLimitError(opts.packageId, maxEntries);
+      }
       if (decision.action !== "keep") {
         if (decision.action === "delete") deleted.push(decision.path);
         if (decision.action === "reject") rejected.push({ name: header.name, reason: decision.reason });
