@@ -21,7 +21,12 @@
 // which side goes first; ratios are of summed times. Everything it started, and every image descending from its base
 // copies, is removed at the end, on failure and on Ctrl-C too. Nothing but 127.0.0.1 is reached, except Debian's
 // archive from the build containers.
+//   (e) a build whose step prints 1 GB of output (1000-character lines), with the default limits: the worker's peak RSS
+//       (VmHWM of its process; target < 300 MB) and the time until the output limit fails the build, vs the engine
+//       streaming the same output to a client that only counts it, up to the same limit (dockerode attach).
 // BENCH_SMOKE=1: a one-package base manifest (an echo) instead of the real one, and (d) extracts the apt layer.
+// `npm run bench:build -- output` runs (e) alone, on a lighter stack: PostgreSQL, the registry and one worker, no web
+// server (the build is started with the lib, as the API would).
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -33,11 +38,24 @@ import { cacheTag, inspectImage } from "@/lib/builder/engine/images";
 import { compressionFromEnv, extractArtefact } from "@/lib/builder/extract";
 import { RegistryClient } from "@/lib/registry/client";
 import type { ManifestHeader, PackageDefinition, PackageDefinitionInput } from "@/lib/manifest/schema";
+import { eq } from "drizzle-orm";
+import { createDb } from "@/lib/db";
+import { buildPackages, builds, users } from "@/lib/db/schema";
+import { ensureAdmin } from "@/lib/auth/seed-admin";
+import { signUp } from "@/lib/auth/sign-up";
+import { loadActor } from "@/lib/auth/actor";
+import { publishBaseManifest } from "@/lib/base-manifests/base-manifests";
+import { createFlavour, saveRevision as saveFlavourRevision } from "@/lib/flavours/flavours";
+import { startBuild } from "@/lib/builds/builds";
+import { ensureBaseImage } from "@/lib/builder/base-image";
+import { removeImage, LABEL } from "@/lib/builder/engine/images";
+import { DEFAULT_OUTPUT_LIMITS } from "@/lib/builder/limits";
+import { startProcess, waitFor } from "@/scripts/dev-stack/processes";
 import { toManifestYaml } from "@/lib/manifest/yaml";
 import type { RegistryService } from "@/scripts/dev-stack/registry";
 import { dockerBuildAndPush, dockerContextOf, lastSavedLayer, saveTarZstd } from "./baseline";
 import { copyBaseImage } from "./images";
-import { latestBaseManifest, runBench, startBenchStack, type Api, type Portal, type Teardown } from "./stack";
+import { latestBaseManifest, runBench, startBenchStack, startServices, type Api, type Portal, type Services, type Teardown } from "./stack";
 
 process.chdir(fileURLToPath(new URL("..", import.meta.url)));
 
@@ -49,7 +67,9 @@ const POLL_MS = 200;
 const BUILD_TIMEOUT_MS = 60 * 60_000;
 const FIRST_APT = "tree";
 const SECOND_APT = "jq";
-const TARGETS = { cold: 1.1, layer: 1.0, rebuild: 0.5, extraction: 0.8 };
+const TARGETS = { cold: 1.1, layer: 1.0, rebuild: 0.5, extraction: 0.8, outputPeakRssMb: 300 };
+/** (e): 1 GB of 1000-character lines (999 and the newline). */
+const FLOOD_STEP = `yes "$(head -c 999 /dev/zero | tr '\\0' y)" | head -c 1000000000`;
 const dataDir = path.resolve(".data/bench");
 const runDir = path.join(dataDir, `run-${nonce}`);
 const CACHE_REPOSITORY = `bench-cache-${nonce}`;
@@ -334,6 +354,199 @@ async function measureRound(bench: Bench, round: number): Promise<RoundResult> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// (e) a step printing 1 GB
+
+interface OutputResult {
+  /** The worker's resident memory before the build and its peak over its life (VmRSS, VmHWM). */
+  rssBeforeMb: number;
+  peakRssMb: number;
+  /** The flood package's start to the build's failure. */
+  ours: number;
+  /** The build's start (claimed by the worker) to its failure. */
+  whole: number;
+  /** The engine streaming the same output to a client that counts bytes, up to the same limit. */
+  baseline: number;
+  error: string;
+  printed: { bytes: number; lines: number; dropped: number };
+}
+
+/** How (e) starts the flood build and reads it back: through the API (the full bench) or the lib (`-- output`). */
+interface OutputRig {
+  workerPid: number;
+  /** Presses Build on the flavour's latest revision. */
+  startBuild(): Promise<string>;
+  /** Saves the revision with the flood layer. */
+  addFloodLayer(): Promise<void>;
+  /** The build row's state. */
+  build(id: string): Promise<FloodBuild>;
+}
+
+type FloodBuild = { status: string; error: string | null; startedAt: Date | null; finishedAt: Date | null; logBytes: number; logLines: number; logDroppedLines: number; floodStartedAt: Date | null };
+
+/** The build row, with when its flood package (the last) started. */
+async function floodBuild(db: ReturnType<typeof createDb>["db"], id: string): Promise<FloodBuild> {
+  const [row] = await db.select().from(builds).where(eq(builds.id, id));
+  const packages = await db.select({ position: buildPackages.position, startedAt: buildPackages.startedAt }).from(buildPackages).where(eq(buildPackages.buildId, id));
+  const flood = packages.sort((a, b) => b.position - a.position)[0];
+  return { ...row, floodStartedAt: flood?.startedAt ?? null };
+}
+
+/** Kilobytes of a /proc/<pid>/status field, as MB. */
+function procStatusMb(pid: number, field: "VmRSS" | "VmHWM"): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
+  check(m !== null, `no ${field} in /proc/${pid}/status`);
+  return Number(m[1]) / 1024;
+}
+
+/** The baseline of (e): a container running the same step, its output read (and only counted) until the limit, then killed. */
+async function engineStreamsToLimit(docker: Dockerode, limitBytes: number): Promise<number> {
+  const started = performance.now();
+  const container = await docker.createContainer({
+    Image: DEFAULT_BASE_IMAGE,
+    Cmd: ["/bin/sh", "-c", FLOOD_STEP],
+    Labels: { [LABEL.managed]: "1", [LABEL.build]: `bench-${nonce}` },
+    HostConfig: { LogConfig: { Type: "none", Config: {} } },
+  });
+  try {
+    const raw = (await container.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+    let bytes = 0;
+    const reached = new Promise<void>((resolve) => {
+      raw.on("data", (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > limitBytes) resolve();
+      });
+      raw.on("end", resolve);
+    });
+    await container.start();
+    await reached;
+    await container.kill().catch(() => {});
+    return (performance.now() - started) / 1000;
+  } finally {
+    await container.remove({ force: true }).catch(() => {});
+  }
+}
+
+async function measureOutput(rig: OutputRig, docker: Dockerode): Promise<OutputResult> {
+  const rssBeforeMb = procStatusMb(rig.workerPid, "VmRSS");
+  const untilFinal = async (id: string) => {
+    const deadline = Date.now() + 10 * 60_000;
+    let build = await rig.build(id);
+    while (build.status === "queued" || build.status === "running") {
+      check(Date.now() < deadline, "(e): a build did not end within 10 min");
+      await sleep(POLL_MS);
+      build = await rig.build(id);
+    }
+    return build;
+  };
+  // Untimed: the base image and the base package go to the shared cache, so the failed build pushes nothing.
+  const warm = await untilFinal(await rig.startBuild());
+  check(warm.status === "succeeded", `(e): the warm-up build ${warm.status}: ${warm.error}`);
+  await rig.addFloodLayer();
+  const build = await untilFinal(await rig.startBuild());
+  const peakRssMb = procStatusMb(rig.workerPid, "VmHWM");
+  check(build.status === "failed" && build.error !== null, `(e): the flood build ${build.status}, not failed by the output limit: ${build.error}`);
+  check(/printed more than/.test(build.error), `(e): the flood build failed for another reason: ${build.error}`);
+  check(build.startedAt !== null && build.finishedAt !== null && build.floodStartedAt !== null, "(e): the build has no start or finish time");
+  const ours = (build.finishedAt.getTime() - build.floodStartedAt.getTime()) / 1000;
+  const whole = (build.finishedAt.getTime() - build.startedAt.getTime()) / 1000;
+  const baseline = await engineStreamsToLimit(docker, DEFAULT_OUTPUT_LIMITS.maxBytes);
+  const result = { rssBeforeMb, peakRssMb, ours, whole, baseline, error: build.error, printed: { bytes: build.logBytes, lines: build.logLines, dropped: build.logDroppedLines } };
+  log(
+    `(e) 1 GB of output: failed ${ours.toFixed(1)} s after the flood package started (${whole.toFixed(1)} s after the build did): "${build.error.split(";")[0]}"; worker RSS ${rssBeforeMb.toFixed(0)} MB before, peak ${peakRssMb.toFixed(0)} MB; ` +
+      `log kept ${result.printed.lines} lines (${megabytes(result.printed.bytes)}), dropped ${result.printed.dropped}; the engine streamed ${DEFAULT_OUTPUT_LIMITS.maxBytes / 1024 / 1024} MB to a counting client in ${baseline.toFixed(1)} s`,
+  );
+  return result;
+}
+
+const floodLayer: PackageDefinitionInput = { category: "layer", name: "flood", version: "1", steps: [FLOOD_STEP] };
+
+/** (e) in the full bench: the portal's worker, the API as a user would click. */
+async function apiOutputRig(bench: Bench, databaseUrl: string, teardown: Teardown): Promise<OutputRig> {
+  const { admin, customer } = bench.portal;
+  const pid = bench.portal.workerPid();
+  check(pid !== null, "(e): the worker did not say its pid");
+  const manifest = await admin.post<{ id: string }>("/base-manifests", { yaml: manifestYaml(bench, true, `bench-${nonce}-flood`, DEFAULT_BASE_IMAGE) });
+  const flavour = await customer.post<{ id: string; latest: RevisionView }>("/flavours", { baseManifestId: manifest.id, name: "bench-flood" });
+  const { db, pool } = createDb(databaseUrl, { max: 1 });
+  teardown.defer("close the bench's database connection", () => pool.end());
+  return {
+    workerPid: pid,
+    startBuild: async () => (await customer.post<BuildView>(`/flavours/${flavour.id}/builds`, {})).id,
+    addFloodLayer: async () => {
+      await customer.post(`/flavours/${flavour.id}/revisions`, { layers: [floodLayer], parentRevision: flavour.latest.number, message: "a step printing 1 GB" });
+    },
+    build: async (id) => {
+      const row = await floodBuild(db, id);
+      // Its packages' cache images are removed with the bench's others at the end.
+      for (const p of await db.select({ key: buildPackages.cacheKey }).from(buildPackages).where(eq(buildPackages.buildId, id))) if (p.key) bench.cacheKeys.add(p.key);
+      return row;
+    },
+  };
+}
+
+/** `-- output`: PostgreSQL, the registry and one worker of the bench's own; the build started with the lib. */
+async function outputOnly(teardown: Teardown): Promise<void> {
+  const services: Services = await startServices({ dataDir, runDir, registryPort: REGISTRY_PORT, log }, teardown);
+  await ensureBaseImage(services.docker, DEFAULT_BASE_IMAGE, { workDir: dataDir });
+  const { db, pool } = createDb(services.databaseUrl, { max: 3 });
+  teardown.defer("close the bench's database connections", () => pool.end());
+  // startBuild hands the job to pg-boss on this database, as the web server would.
+  process.env.DATABASE_URL = services.databaseUrl;
+  const password = `Bench-${randomBytes(12).toString("base64url")}-9z`;
+  await ensureAdmin(db, { email: "admin@bench.strata.test", password });
+  const [adminRow] = await db.select({ id: users.id }).from(users).where(eq(users.email, "admin@bench.strata.test"));
+  const adminActor = await loadActor(db, adminRow.id, "session");
+  const account = await signUp(db, { email: `bench-${nonce}@bench.strata.test`, name: "Benchmark", organisation: `Bench ${nonce}`, password });
+  const customer = await loadActor(db, account.userId, "session");
+  const echo: PackageDefinitionInput = { category: "system", name: "base", version: "1", steps: [`echo 'strata bench ${nonce}' > /etc/strata-bench`] };
+  const yaml = toManifestYaml({ name: "bench-flood", version: `bench-${nonce}`, base_image: DEFAULT_BASE_IMAGE, description: "One package that writes a file.", packages: [echo] });
+  const manifest = await publishBaseManifest(db, adminActor, { yaml });
+  const flavour = await createFlavour(db, customer, { baseManifestId: manifest.id, name: "bench-flood" });
+
+  const worker = startProcess("worker", "workers/index.ts", {
+    ...process.env,
+    DATABASE_URL: services.databaseUrl,
+    STRATA_DATA_DIR: runDir,
+    REGISTRY_URL: services.registry.url,
+    STRATA_CACHE_REPOSITORY: CACHE_REPOSITORY,
+    STRATA_LOG_REQUESTS: "0",
+  });
+  teardown.defer("stop the worker", () => worker.stop());
+  let pid: number | null = null;
+  worker.child.stdout!.on("data", (chunk: Buffer) => {
+    const ready = /\] ready \(pid (\d+)/.exec(chunk.toString());
+    if (ready) pid = Number(ready[1]);
+  });
+  await waitFor("the worker", async () => pid !== null, 120_000);
+  const cacheKeys: string[] = [];
+  teardown.defer("remove the bench's cache images", async () => {
+    for (const key of cacheKeys) await removeImage(services.docker, cacheTag(key), undefined, { force: true }).catch(() => {});
+  });
+  const result = await measureOutput(
+    {
+      workerPid: pid!,
+      startBuild: async () => (await startBuild(db, customer, flavour.id, {})).id,
+      addFloodLayer: async () => {
+        await saveFlavourRevision(db, customer, flavour.id, { layers: [floodLayer] });
+      },
+      build: (id) => floodBuild(db, id),
+    },
+    services.docker,
+  );
+  for (const row of await db.select({ key: buildPackages.cacheKey }).from(buildPackages)) if (row.key) cacheKeys.push(row.key);
+  reportOutput(result);
+}
+
+function reportOutput(result: OutputResult): void {
+  console.log(`\n(e) a step printing 1 GB of output, default limits (${DEFAULT_OUTPUT_LIMITS.maxBytes / 1024 / 1024} MB, ${DEFAULT_OUTPUT_LIMITS.maxLines} lines, ${DEFAULT_OUTPUT_LIMITS.linesPerSecond} lines/s)`);
+  const pass = result.peakRssMb < TARGETS.outputPeakRssMb;
+  console.log(`  worker peak RSS        ${result.peakRssMb.toFixed(0)} MB (before the build ${result.rssBeforeMb.toFixed(0)} MB)   target < ${TARGETS.outputPeakRssMb} MB   ${pass ? "PASS" : "MISS"}`);
+  console.log(`  time to the failure    ${result.ours.toFixed(1)} s from the flood package's start (${result.whole.toFixed(1)} s from the build's); the engine streaming to the limit ${result.baseline.toFixed(1)} s; ours/baseline ${(result.ours / result.baseline).toFixed(2)}`);
+  console.log(`  failure                ${result.error}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // The report
 
 function report(results: RoundResult[]): void {
@@ -382,7 +595,9 @@ async function main(teardown: Teardown): Promise<void> {
   await warmUp(bench);
   const results: RoundResult[] = [];
   for (let round = 1; round <= ROUNDS; round++) results.push(await measureRound(bench, round));
+  const output = await measureOutput(await apiOutputRig(bench, services.databaseUrl, teardown), bench.docker);
   report(results);
+  reportOutput(output);
 }
 
-runBench(main, log);
+runBench(process.argv[2] === "output" ? outputOnly : main, log);

@@ -241,6 +241,8 @@ export interface Portal {
   httpsBase: string;
   /** Throws when the web server or the worker has exited. */
   assertRunning(): void;
+  /** The worker's node process (null without a worker). */
+  workerPid(): number | null;
 }
 
 /**
@@ -286,8 +288,14 @@ export async function startPortal(
   };
   const base = `http://127.0.0.1:${httpPort}`;
   let workerReady = worker === null;
+  // The worker node process itself (tsx runs it as a child of the process started here), for benches that read its memory.
+  let workerPid: number | null = null;
   worker?.child.stdout!.on("data", (chunk: Buffer) => {
-    if (/\] ready \(pid/.test(chunk.toString())) workerReady = true;
+    const ready = /\] ready \(pid (\d+)/.exec(chunk.toString());
+    if (ready) {
+      workerReady = true;
+      workerPid = Number(ready[1]);
+    }
   });
   const exited = Promise.race(children.map((c) => c.exited.then((code) => Promise.reject(new Error(`the ${c.name} process exited (code ${code}) before it was ready`)))));
   const ready = (async () => {
@@ -295,7 +303,7 @@ export async function startPortal(
     await waitFor("the web server", async () => (await fetch(`${base}/api/health`)).status > 0, 180_000);
   })();
   await Promise.race([ready, exited]);
-  return { customer: new Api(base, tokens.customer), admin: new Api(base, tokens.admin), httpsBase: `https://127.0.0.1:${httpsPort}`, assertRunning };
+  return { customer: new Api(base, tokens.customer), admin: new Api(base, tokens.admin), httpsBase: `https://127.0.0.1:${httpsPort}`, assertRunning, workerPid: () => workerPid };
 }
 
 /**

@@ -1,4 +1,5 @@
-// One package: a container from the parent image → overlay files → the steps (with live output, step timer and cancel) → commit → remove.
+// One package: a container from the parent image → overlay files → the steps (with live output, step timer, cancel and
+// the output and disk limits) → commit → remove.
 import { randomBytes } from "node:crypto";
 import type Dockerode from "dockerode";
 import tar from "tar-stream";
@@ -12,10 +13,13 @@ import {
   putTar,
   removeContainer,
   startContainer,
+  storageQuotaSupported,
   waitContainer,
+  writableLayerSize,
 } from "./engine/containers";
 import { CACHE_REPOSITORY, engineCall, inspectImage, LABEL } from "./engine/images";
 import { BuildCancelledError, BuildTimeoutError, StepFailedError } from "./errors";
+import { DEFAULT_DISK_BYTES, DiskLimitError, LIMIT_SETTINGS } from "./limits";
 import { LineSplitter } from "./line-splitter";
 import type { RunPackagesOptions } from "./run-packages";
 
@@ -118,6 +122,8 @@ export async function buildPackage(
   const plan = planSteps(def, env, marker);
   const user = parentConfig.User && !["0", "root", "0:0", "root:root"].includes(parentConfig.User) ? "0" : undefined;
 
+  // Only a package with steps runs its container, so only then is there a disk to watch.
+  const disk = def.steps.length > 0 ? await diskGuard(opts, id, ctx.parentImage, log) : null;
   const container = await createBuildContainer(
     docker,
     {
@@ -128,12 +134,13 @@ export async function buildPackage(
       cmd: plan.cmd,
       limits: opts.limits,
       user,
+      storageQuotaBytes: disk?.method === "quota" ? disk.limitBytes : undefined,
     },
     log,
   );
   try {
     if (def.files.length > 0 || plan.stepFiles.length > 0) await putTar(container, await buildTar(def, plan.stepFiles), "/", log);
-    if (def.steps.length > 0) await runSteps(opts, def, container, marker, ctx.index);
+    if (disk) await runSteps(opts, def, container, marker, ctx.index, disk);
     if (opts.signal?.aborted) throw new BuildCancelledError(id);
 
     // The commit gets the parent's config, so nothing of the build container (its Cmd, User,
@@ -165,23 +172,61 @@ export async function buildPackage(
 }
 
 const TAIL_LINES = 40;
+/** How often a running container's writable layer is measured when the engine has no storage quota. */
+const DISK_POLL_MS = 3_000;
+/** After the container exited, how long the output may stay silent before the attach stream counts as drained. */
+const DRAIN_IDLE_MS = 2_000;
 
-/** Runs the container to completion, streaming lines to onLog and enforcing the step timeout and the signal. */
+/** How the disk limit is kept: the engine's storage quota, or measuring the writable layer while steps run. */
+interface DiskGuard {
+  limitBytes: number;
+  method: "quota" | "poll";
+}
+
+/** Builds whose log already says how the disk limit is kept (one line a build, not one a package). */
+const diskMethodSaid = new WeakSet<RunPackagesOptions>();
+
+async function diskGuard(opts: RunPackagesOptions, id: string, parentImage: string, log: Logger): Promise<DiskGuard> {
+  const limitBytes = opts.limits.diskBytes ?? DEFAULT_DISK_BYTES;
+  const quota = await storageQuotaSupported(opts.docker, parentImage, { [LABEL.build]: opts.buildId }, log);
+  if (!diskMethodSaid.has(opts)) {
+    diskMethodSaid.add(opts);
+    const how = quota
+      ? "a storage quota on each build container"
+      : "measuring each build container's writable layer every few seconds and after each step (the engine's storage driver has no quotas)";
+    await opts.onLog?.(id, `[strata] disk limit ${Math.round(limitBytes / 1024 / 1024)} MB a package (${LIMIT_SETTINGS.disk}), kept by ${how}`);
+  }
+  return { limitBytes, method: quota ? "quota" : "poll" };
+}
+
+type StopReason = "timeout" | "cancel" | "limit";
+
+/**
+ * Runs the container to completion, streaming lines to onLog and enforcing the step timeout, the signal, the output
+ * limits (onLog throws past them) and the disk limit. Whatever stops it, the container is killed at once: the kill
+ * never waits behind output still being read or stored.
+ */
 async function runSteps(
   opts: RunPackagesOptions,
   def: PackageDefinition,
   container: Dockerode.Container,
   marker: string,
   index: number,
+  disk: DiskGuard,
 ): Promise<void> {
   const id = packageId(def);
   const log = opts.log ?? silentLogger;
   const tail: string[] = [];
   let step = 0;
-  let stopped: "timeout" | "cancel" | null = null;
-  const stop = (why: "timeout" | "cancel") => {
+  let stopped: StopReason | null = null;
+  let limitError: Error | null = null;
+  let attached: Awaited<ReturnType<typeof attachOutput>> | null = null;
+  const stop = (why: StopReason, err?: Error) => {
     if (stopped) return;
     stopped = why;
+    limitError = err ?? null;
+    // Nothing more is read: what a killed step printed last does not matter, and a backlog must not delay the kill.
+    attached?.close();
     void killContainer(container, log).catch(() => {});
   };
 
@@ -194,43 +239,97 @@ async function runSteps(
   const packageTimer = setTimeout(() => stop("timeout"), opts.limits.stepTimeoutMs * def.steps.length);
   const onAbort = () => stop("cancel");
 
+  let measuring = false;
+  let lastMeasured = 0;
+  let measureMs = 0;
+  /** `atStep`: a step just ended, measure unless the last measurement was just now. */
+  const checkDisk = async (atStep = false) => {
+    // The engine walks the whole layer to measure it: a big layer is measured less often (at most a fifth of the time).
+    const interval = Math.max(atStep ? 0 : DISK_POLL_MS, measureMs * 5);
+    if (disk.method !== "poll" || measuring || stopped || Date.now() - lastMeasured < interval - 100) return;
+    measuring = true;
+    const started = Date.now();
+    try {
+      const used = await writableLayerSize(container, log);
+      measureMs = Date.now() - started;
+      lastMeasured = Date.now();
+      if (used > disk.limitBytes) stop("limit", new DiskLimitError(id, disk.limitBytes, used));
+    } catch (err) {
+      // A failed measurement does not fail the build; the next one (or the one after the exit) decides.
+      log.debug("disk check failed", { container: container.id, error: (err as Error).message });
+    } finally {
+      measuring = false;
+    }
+  };
+  const diskTimer = disk.method === "poll" ? setInterval(() => void checkDisk(), 1_000) : undefined;
+
+  /** The log writer's request to wait, from the lines of the chunk being split. */
+  let wait: Promise<unknown> | undefined;
   const onLine = (stream: "stdout" | "stderr", line: string) => {
+    if (stopped) return;
     if (stream === "stdout" && line.startsWith(`${marker} `)) {
       step = Number(line.slice(marker.length + 1)) || step + 1;
       armStepTimer();
+      void checkDisk(true);
       const command = (def.steps[step - 1] ?? "").split("\n")[0].slice(0, 200);
       opts.onPackage?.({ type: "step", id, index, step, steps: def.steps.length, command });
       return;
     }
     tail.push(line);
     if (tail.length > TAIL_LINES) tail.shift();
-    opts.onLog?.(id, line);
+    try {
+      const result = opts.onLog?.(id, line);
+      if (result instanceof Promise) wait = result;
+    } catch (err) {
+      stop("limit", err as Error);
+    }
   };
   const splitters = {
     stdout: new LineSplitter((l) => onLine("stdout", l)),
     stderr: new LineSplitter((l) => onLine("stderr", l)),
   };
+  const onChunk = (name: "stdout" | "stderr", chunk: Buffer) => {
+    if (stopped) return undefined;
+    wait = undefined;
+    splitters[name].push(chunk);
+    return wait;
+  };
 
   try {
     if (opts.signal?.aborted) throw new BuildCancelledError(id);
     opts.signal?.addEventListener("abort", onAbort, { once: true });
-    const { done } = await attachOutput(opts.docker, container, (name, chunk) => splitters[name].push(chunk), log);
+    attached = await attachOutput(opts.docker, container, onChunk, log);
     await startContainer(container, log);
     armStepTimer();
     const exitCode = await waitContainer(container, log);
-    // The attach stream may still hold the last output; give it a moment to drain.
-    await Promise.race([done, new Promise((r) => setTimeout(r, 2_000))]);
-    splitters.stdout.flush();
-    splitters.stderr.flush();
-    if (stopped === "cancel") throw new BuildCancelledError(id);
-    if (stopped === "timeout") throw new BuildTimeoutError(id, Math.max(step, 1), opts.limits.stepTimeoutMs);
+    // The attach stream may still hold the last output; let it drain (it ends, or stays silent for a moment).
+    if (stopped) attached.close();
+    else await attached.drained(DRAIN_IDLE_MS);
+    if (!stopped) {
+      splitters.stdout.flush();
+      splitters.stderr.flush();
+    }
+    attached.close();
+    // (Assigned in callbacks; TypeScript cannot see that.)
+    const why = stopped as StopReason | null;
+    if (why === "cancel") throw new BuildCancelledError(id);
+    if (why === "timeout") throw new BuildTimeoutError(id, Math.max(step, 1), opts.limits.stepTimeoutMs);
+    if (why === "limit" && limitError) throw limitError;
+    // A step that filled the disk quickly and exited between two measurements.
+    if (disk.method === "poll") {
+      const used = await writableLayerSize(container, log);
+      if (used > disk.limitBytes) throw new DiskLimitError(id, disk.limitBytes, used);
+    }
     if (exitCode !== 0) {
+      if (disk.method === "quota" && tail.some((line) => line.includes("No space left on device"))) throw new DiskLimitError(id, disk.limitBytes);
       const state = (await engineCall(log, "inspect container", container.id, () => container.inspect()).catch(() => null))?.State;
       throw new StepFailedError(id, Math.max(step, 1), exitCode, tail, state?.OOMKilled ?? false);
     }
   } finally {
+    attached?.close();
     clearTimeout(stepTimer);
     clearTimeout(packageTimer);
+    clearInterval(diskTimer);
     opts.signal?.removeEventListener("abort", onAbort);
   }
 }

@@ -29,6 +29,25 @@ describe("LineSplitter", () => {
     expect(split(["x".repeat(130), "\n"])).toEqual(["x".repeat(64), "x".repeat(64), "xx"]);
   });
 
+  it("hands on a line without newline in pieces as it arrives, never holding more than one piece", () => {
+    const pieces: number[] = [];
+    const splitter = new LineSplitter((l) => pieces.push(l.length), 1000);
+    const chunk = Buffer.alloc(65_536, "x");
+    // 64 MB without a newline: every piece is out before the next chunk comes.
+    for (let i = 0; i < 1024; i++) {
+      splitter.push(chunk);
+      const handedOn = pieces.reduce((a, b) => a + b, 0);
+      expect((i + 1) * chunk.length - handedOn).toBeLessThanOrEqual(1000);
+    }
+    splitter.flush();
+    expect(pieces.every((n) => n <= 1000)).toBe(true);
+    expect(pieces.reduce((a, b) => a + b, 0)).toBe(1024 * chunk.length);
+  });
+
+  it("splits many short lines of one chunk, and a line cut across chunks", () => {
+    expect(split(["y\n".repeat(5) + "par", "tial\n"])).toEqual(["y", "y", "y", "y", "y", "partial"]);
+  });
+
   it("keeps a multi-byte character cut between chunks", () => {
     const bytes = Buffer.from("größe\n");
     const lines: string[] = [];

@@ -13,8 +13,9 @@ export function terminalLine(raw: string): string {
 }
 
 /**
- * Splits a byte stream into lines; very long lines are cut so one line cannot hold unbounded memory,
- * and redrawn progress (carriage returns) collapses into the one line a terminal would show.
+ * Splits a byte stream into lines; a line longer than `maxLine` is handed on in pieces of `maxLine` as it arrives, so a
+ * line without end (a megabyte of dots, a binary printed by mistake) never holds more than that in memory, and
+ * redrawn progress (carriage returns) collapses into the one line a terminal would show.
  */
 export class LineSplitter {
   private pending = "";
@@ -25,20 +26,24 @@ export class LineSplitter {
     private readonly maxLine = 16 * 1024,
   ) {}
   push(chunk: Buffer) {
-    this.pending += this.decoder.write(chunk);
-    let nl: number;
-    while ((nl = this.pending.indexOf("\n")) >= 0) {
-      this.onLine(terminalLine(this.pending.slice(0, nl)));
-      this.pending = this.pending.slice(nl + 1);
+    const text = this.pending + this.decoder.write(chunk);
+    let start = 0;
+    // Scanning from an offset, not re-slicing the rest after each line: a chunk of 30,000 "y" lines stays linear.
+    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
+      this.onLine(terminalLine(text.slice(start, nl)));
+      start = nl + 1;
     }
+    let rest = start === 0 ? text : text.slice(start);
     // Drop what a later carriage return overwrites, so a long redraw never counts towards the cut
     // (a final "\r" may be the first half of "\r\n" and stays).
-    const cr = this.pending.lastIndexOf("\r", this.pending.length - 2);
-    if (cr >= 0) this.pending = this.pending.slice(cr + 1);
-    while (this.pending.length > this.maxLine) {
-      this.onLine(this.pending.slice(0, this.maxLine));
-      this.pending = this.pending.slice(this.maxLine);
+    const cr = rest.lastIndexOf("\r", rest.length - 2);
+    if (cr >= 0) rest = rest.slice(cr + 1);
+    while (rest.length > this.maxLine) {
+      this.onLine(rest.slice(0, this.maxLine));
+      rest = rest.slice(this.maxLine);
     }
+    // A copy, not a slice of `text`: a slice would keep the whole chunk's string alive.
+    this.pending = rest.length > 0 && rest.length < text.length ? Buffer.from(rest).toString() : rest;
   }
   flush() {
     this.pending += this.decoder.end();

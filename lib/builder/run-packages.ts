@@ -6,9 +6,10 @@ import { silentLogger, type Logger } from "../log";
 import type { ArtefactStore } from "./artefact-store";
 import { buildPackage } from "./build-package";
 import type { ContainerLimits } from "./engine/containers";
+import type { OutputLimits } from "./limits";
 import { findImageByCacheKey, inspectImage } from "./engine/images";
 import { BuildCancelledError } from "./errors";
-import { extractArtefact, type Artefact, type CompressionChoice, type ExtractionMethod } from "./extract";
+import { extractArtefact, withinEntryLimit, type Artefact, type CompressionChoice, type ExtractionMethod } from "./extract";
 import { pullCachedPackage, type SharedCache, type SharedCachePublisher } from "./shared-cache";
 
 export { BuildCancelledError, BuildTimeoutError, EngineUnavailableError, StepFailedError } from "./errors";
@@ -18,6 +19,10 @@ export { BuildCancelledError, BuildTimeoutError, EngineUnavailableError, StepFai
 export interface BuildLimits extends ContainerLimits {
   /** Per step; the whole package may take steps × this (a step cannot extend its own deadline). */
   stepTimeoutMs: number;
+  /** What the build may print (lib/builder/limits.ts); its defaults when absent. */
+  output?: OutputLimits;
+  /** The whole build, enforced by runBuild; limits.ts's default when absent. */
+  deadlineMs?: number;
 }
 
 export type ComputeKey = (parentKey: string, def: PackageDefinition, buildEnv?: Record<string, string>) => string;
@@ -55,7 +60,12 @@ export interface RunPackagesOptions {
   computeKey?: ComputeKey;
   /** Serialises builders of one key across workers (e.g. a Postgres advisory lock); defaults to an in-process lock. */
   withKeyLock?: <T>(key: string, fn: () => Promise<T>) => Promise<T>;
-  onLog?: (packageId: string, line: string) => void;
+  /**
+   * Each line a step prints. When it returns a promise (the log's writer is behind), the container's output is paused
+   * until it settles. It may throw (an output limit was passed): the container is killed and the package fails with
+   * that error.
+   */
+  onLog?: (packageId: string, line: string) => unknown;
   onPackage?: (event: PackageEvent) => void;
   signal?: AbortSignal;
   log?: Logger;
@@ -225,13 +235,14 @@ async function artefactOf(
 ): Promise<{ artefact: Artefact; method?: ExtractionMethod }> {
   // A rebuilt image is extracted again; saving its index below makes it the key's artefact from now on.
   const indexed = ctx.rebuilt ? null : opts.artefactStore.loadIndex<Artefact>(ctx.key);
-  if (indexed && opts.artefactStore.has(indexed.digest)) return { artefact: indexed };
+  if (indexed && opts.artefactStore.has(indexed.digest) && withinEntryLimit(indexed)) return { artefact: indexed };
   // With a shared cache the layer is read from the registry once the push is done; without, from the engine.
   const fromRegistry = opts.sharedCache && ctx.inRegistry && (await ctx.inRegistry.then(() => true, () => false));
   const { method, ...artefact } = await extractArtefact(opts.docker, {
     imageId: ctx.imageId,
     parentImageId: ctx.parentImage,
     filter: { includes: def.includes, excludes: def.excludes },
+    packageId: packageId(def),
     store: opts.artefactStore,
     compression: opts.compression,
     method: opts.extractMethod ?? "save",
