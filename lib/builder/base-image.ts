@@ -8,6 +8,7 @@ import { silentLogger, type Logger } from "../log";
 import { engineCall, inspectImage, LABEL, removeImage, splitRef, tagImage } from "./engine/images";
 import { baseCacheTag, pullShared, type SharedCache } from "./shared-cache";
 import { followProgress } from "./engine/streams";
+import { BuildCancelledError } from "./errors";
 
 export const DEFAULT_BASE_IMAGE = "strata/debian:bookworm";
 const DEBIAN_MIRROR = "http://deb.debian.org/debian";
@@ -32,15 +33,34 @@ export interface BaseImageOptions {
    * so the same cache keys) instead of making its own, whose new id would make every key of every build new.
    */
   sharedCache?: SharedCache;
+  /**
+   * The build's signal (the shared cache's when left out): when it fires the caller stops waiting at once. The making
+   * or pulling itself goes on, as other builds may be waiting for the same base.
+   */
+  signal?: AbortSignal;
 }
 
 /** Returns the image id of `ref`: from the engine, else the shared cache, else made (default base) or pulled (anything else). */
 export function ensureBaseImage(docker: Dockerode, ref: string, opts: BaseImageOptions): Promise<string> {
-  const existing = inFlight.get(ref);
-  if (existing) return existing;
-  const attempt = ensureUncached(docker, ref, opts).finally(() => inFlight.delete(ref));
-  inFlight.set(ref, attempt);
-  return attempt;
+  let attempt = inFlight.get(ref);
+  if (!attempt) {
+    // Shared by every caller: one caller's cancel must not stop it for the others.
+    const shared = opts.sharedCache ? { ...opts.sharedCache, signal: undefined } : undefined;
+    attempt = ensureUncached(docker, ref, { ...opts, sharedCache: shared, signal: undefined }).finally(() => inFlight.delete(ref));
+    inFlight.set(ref, attempt);
+  }
+  return untilAborted(attempt, opts.signal ?? opts.sharedCache?.signal);
+}
+
+/** `work`, or a BuildCancelledError as soon as `signal` fires (the work itself is not stopped). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(new BuildCancelledError());
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(new BuildCancelledError());
+    signal.addEventListener("abort", stop, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", stop));
+  });
 }
 
 async function ensureUncached(docker: Dockerode, ref: string, opts: BaseImageOptions): Promise<string> {

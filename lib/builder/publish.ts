@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { silentLogger, type Logger } from "../log";
 import type { RegistryClient } from "../registry/client";
+import { BuildCancelledError } from "./errors";
 import type { FinalLayer } from "./final-layer";
 
 const DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
@@ -52,6 +53,8 @@ export interface PublishOptions {
   created: Date;
   onProgress?: (detail: string) => void;
   log?: Logger;
+  /** The build's signal: every registry request stops when it fires (a cancelled build does not wait for a slow registry). */
+  signal?: AbortSignal;
 }
 
 export interface PublishedImage {
@@ -86,8 +89,12 @@ export function publishedConfig(base: ImageConfig, layer: FinalLayer, labels: Re
 
 export async function publishImage(opts: PublishOptions): Promise<PublishedImage> {
   const log = opts.log ?? silentLogger;
-  const { registry } = opts;
-  const say = (detail: string) => opts.onProgress?.(detail);
+  const registry = opts.signal ? opts.registry.withSignal(opts.signal) : opts.registry;
+  const say = (detail: string) => {
+    // Between requests too: a cancel that lands between two of them stops before the next.
+    if (opts.signal?.aborted) throw new BuildCancelledError();
+    opts.onProgress?.(detail);
+  };
 
   say("reading the last package's image from the shared cache");
   const source = await registry.getManifest(opts.source.repository, opts.source.tag);

@@ -1,17 +1,21 @@
 // The build cache shared through the registry: every package image is pushed as <registry>/<cache repo>:<cache key>,
 // so a worker whose engine lacks a key pulls it instead of building it again. The engine-local tag strata-cache:<key>
 // stays the fast path; the registry is what makes the cache scale past one engine.
+import type { Readable } from "node:stream";
 import type Dockerode from "dockerode";
 import { silentLogger, type Logger } from "../log";
 import type { RegistryClient } from "../registry/client";
 import { RegistryUnavailableError } from "../registry/endpoint";
 import { cacheTag, engineCall, inspectImage, LABEL, removeImage, splitRef, tagImage } from "./engine/images";
 import { EngineStreamError, followProgress, type ProgressMessage } from "./engine/streams";
+import { BuildCancelledError } from "./errors";
 
 export interface SharedCache {
   registry: RegistryClient;
   /** Repository on the registry, e.g. "strata-cache". */
   repository: string;
+  /** The build's signal: pulls and pushes through the engine stop when it fires (give `registry` the same, see withSignal). */
+  signal?: AbortSignal;
 }
 
 /** The tag of a base image in the shared cache: the reference made safe for a tag (a-z0-9._-, ≤ 128). */
@@ -27,14 +31,27 @@ export async function sharedHas(cache: SharedCache, tag: string): Promise<boolea
 /** Messages of engine push/pull failures that mean the registry (not the image) is in trouble: retryable. */
 const REGISTRY_DOWN = /connection refused|no such host|i\/o timeout|dial tcp|unexpected HTTP status: 5\d\d|server gave HTTP response|EOF/i;
 
-async function follow(stream: NodeJS.ReadableStream, registry: string, onMessage?: (m: ProgressMessage) => void) {
+/**
+ * Reads an engine push or pull to its end. When `signal` fires the stream is destroyed: the request to the engine is
+ * closed (which stops the engine's transfer) and the read ends at once instead of when the transfer would.
+ */
+async function follow(stream: NodeJS.ReadableStream, registry: string, onMessage?: (m: ProgressMessage) => void, signal?: AbortSignal) {
+  const stop = () => (stream as Readable).destroy(new BuildCancelledError());
+  if (signal?.aborted) stop();
+  signal?.addEventListener("abort", stop, { once: true });
   try {
     return await followProgress(stream, onMessage);
   } catch (err) {
+    if (signal?.aborted) throw new BuildCancelledError();
     if (err instanceof EngineStreamError && REGISTRY_DOWN.test(err.message)) throw new RegistryUnavailableError(registry, err.message);
     throw err;
+  } finally {
+    signal?.removeEventListener("abort", stop);
   }
 }
+
+/** dockerode options for a request that closes when the build's signal fires (docker-modem passes it to http). */
+const abortable = (cache: SharedCache) => (cache.signal ? { abortSignal: cache.signal } : {});
 
 /**
  * Pulls the image of `tag` from the shared cache into the engine and tags it `localTag`. Returns its id, or null
@@ -43,11 +60,12 @@ async function follow(stream: NodeJS.ReadableStream, registry: string, onMessage
  */
 export async function pullShared(docker: Dockerode, cache: SharedCache, tag: string, localTag: string, log: Logger = silentLogger): Promise<string | null> {
   if (!(await sharedHas(cache, tag))) return null;
+  if (cache.signal?.aborted) throw new BuildCancelledError();
   const remote = `${remoteName(cache)}:${tag}`;
   const stream = (await engineCall(log, "pull image", remote, () =>
-    docker.pull(remote, { authconfig: cache.registry.engineAuth() } as Record<string, unknown>),
+    docker.pull(remote, { authconfig: cache.registry.engineAuth(), ...abortable(cache) } as Record<string, unknown>),
   )) as NodeJS.ReadableStream;
-  await follow(stream, cache.registry.endpoint.url);
+  await follow(stream, cache.registry.endpoint.url, undefined, cache.signal);
   const pulled = await inspectImage(docker, remote, log);
   if (!pulled) throw new Error(`pulling ${remote} reported success but the engine does not have it`);
   const [repo, localTagName] = splitRef(localTag);
@@ -86,10 +104,11 @@ export async function pushShared(
 ): Promise<string | undefined> {
   const log = opts.log ?? silentLogger;
   const repo = remoteName(cache);
+  if (cache.signal?.aborted) throw new BuildCancelledError();
   await tagImage(docker, imageId, repo, tag, log);
   try {
     const stream = (await engineCall(log, "push image", `${repo}:${tag}`, () =>
-      docker.getImage(repo).push({ tag, authconfig: cache.registry.engineAuth() } as Record<string, unknown>),
+      docker.getImage(repo).push({ tag, authconfig: cache.registry.engineAuth(), ...abortable(cache) } as Record<string, unknown>),
     )) as NodeJS.ReadableStream;
     // Per-layer progress: the engine reports current/total bytes of each layer it uploads.
     const layers = new Map<string, { current: number; total: number }>();
@@ -104,7 +123,7 @@ export async function pushShared(
         total += l.total;
       }
       opts.onProgress(done, total);
-    });
+    }, cache.signal);
     return messages.map((m) => m.aux?.Digest).find((d): d is string => typeof d === "string");
   } finally {
     await removeImage(docker, `${repo}:${tag}`, log).catch(() => {});
@@ -140,6 +159,8 @@ export class SharedCachePublisher {
     const done = this.chain.then(async () => {
       try {
         if (this.failure) throw this.failure;
+        // A cancelled build pushes nothing more; what is queued behind the stopped push ends here.
+        if (this.cache.signal?.aborted) throw new BuildCancelledError();
         if (!opts.justBuilt && (this.present.has(tag) || (await sharedHas(this.cache, tag)))) return;
         this.current = { what, doneBytes: 0, totalBytes: 0 };
         const started = Date.now();

@@ -156,6 +156,8 @@ export class RegistryClient {
   /** Bearer tokens by scope set, and the requests for them in flight (parallel requests share one). */
   private readonly tokens = new Map<string, Authorization>();
   private readonly pendingTokens = new Map<string, Promise<Authorization>>();
+  /** Set on a client made by withSignal: every request of it stops when this fires. */
+  private signal: AbortSignal | undefined;
 
   constructor(endpoint: RegistryEndpoint | string, opts: RegistryClientOptions = {}) {
     const parsed = typeof endpoint === "string" ? parseRegistry(endpoint) : endpoint;
@@ -163,6 +165,16 @@ export class RegistryClient {
     this.endpoint = { url: parsed.url, apiBase: parsed.apiBase };
     this.credentials = opts.credentials === undefined ? credentialsFor(this.endpoint.url) : opts.credentials;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /**
+   * This client (its sign-in and tokens shared) with every request stopped when `signal` fires, so a cancelled build
+   * does not wait for a slow registry. Requests then fail with the signal's reason.
+   */
+  withSignal(signal: AbortSignal): RegistryClient {
+    const bound = Object.create(this) as RegistryClient;
+    bound.signal = signal;
+    return bound;
   }
 
   /** Throws unless `GET /v2/` succeeds with our credentials. */
@@ -279,6 +291,47 @@ export class RegistryClient {
       throw new DigestMismatchError({ registry: this.endpoint.url, what: `The manifest Strata pushed as ${name}`, expected: digestOf(bytes, stored), actual: stored, source: "the bytes sent" });
     }
     return digest;
+  }
+
+  /** Every tag of a repository (all pages), or none when the registry has no such repository. */
+  async listTags(repo: string): Promise<string[]> {
+    checkRepository(repo);
+    const tags: string[] = [];
+    let url: string | null = `/v2/${repo}/tags/list?n=1000`;
+    while (url) {
+      const what = `GET tags of ${repo}`;
+      const { res, watchdog } = await this.send({ method: "GET", url, scopes: [pullScope(repo)], what });
+      if (res.status === 404) {
+        await discard(res, watchdog);
+        return tags;
+      }
+      if (!res.ok) throw await this.refusal(res, watchdog, what);
+      const body = JSON.parse((await this.readAll(res, watchdog, what, MAX_MANIFEST_BYTES)).toString("utf8")) as { tags?: string[] | null };
+      tags.push(...(body.tags ?? []));
+      // Pagination (distribution): Link: </v2/<repo>/tags/list?last=…&n=…>; rel="next"
+      const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get("link") ?? "");
+      url = next ? new URL(next[1], `${this.endpoint.apiBase}/`).href : null;
+    }
+    return tags;
+  }
+
+  /**
+   * Deletes a manifest by digest (every tag naming it goes with it); false when it was gone already. A registry
+   * that does not allow deletion answers 405 (distribution: storage.delete.enabled), thrown as RegistryRequestError.
+   * The blobs stay until the registry's garbage collection runs.
+   */
+  async deleteManifest(repo: string, digest: string): Promise<boolean> {
+    checkRepository(repo);
+    assertDigest(digest);
+    const what = `DELETE manifest ${repo}@${digest}`;
+    const { res, watchdog } = await this.send({ method: "DELETE", url: `/v2/${repo}/manifests/${digest}`, scopes: [`repository:${repo}:delete`], what });
+    if (res.status === 404) {
+      await discard(res, watchdog);
+      return false;
+    }
+    if (!res.ok) throw await this.refusal(res, watchdog, what);
+    await discard(res, watchdog);
+    return true;
   }
 
   /** The size of a blob, or null when the repository has no such blob. */
@@ -542,7 +595,8 @@ export class RegistryClient {
       );
     }
     try {
-      const init = { method: req.method, headers, body, signal: watchdog.signal, ...(body ? { duplex: "half" } : {}) };
+      const signal = this.signal ? AbortSignal.any([watchdog.signal, this.signal]) : watchdog.signal;
+      const init = { method: req.method, headers, body, signal, ...(body ? { duplex: "half" } : {}) };
       const res = await fetch(url, init as RequestInit);
       return { res, watchdog };
     } catch (err) {
@@ -693,6 +747,7 @@ export class RegistryClient {
     for (let e = err as { cause?: unknown } | undefined; e; e = e.cause as { cause?: unknown } | undefined) {
       if (e instanceof DomainError || e instanceof DigestMismatchError) return e;
     }
+    if (this.signal?.aborted) return this.signal.reason instanceof Error ? this.signal.reason : new Error(`${what}: stopped (${String(this.signal.reason)})`);
     const e = err as (Error & { cause?: { code?: string; message?: string } }) | undefined;
     if (e?.name === "TimeoutError" || e?.name === "AbortError") {
       return new RegistryUnavailableError(this.endpoint.url, `${what}: no data for ${this.timeoutMs} ms`);

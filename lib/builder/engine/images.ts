@@ -98,48 +98,110 @@ export interface SweepResult {
   images: string[];
 }
 
+/** Set by the disk image maker on its containers (lib/disk-images): not build leftovers, whatever they inherited. */
+const DISK_IMAGE_LABEL = "strata.disk-image";
+/** Set on helper containers of a build step that are never started, e.g. "dpkg-read" (lib/repository/dpkg.ts). */
+const PURPOSE_LABEL = "strata.purpose";
+
 /**
- * Removes what builds left behind, found by label:
- * - every container labelled `strata.managed=1` (force: running ones are killed);
- * - images of role `publish` (labelled copies that earlier versions made for a push);
- * - dangling managed images (a cache image whose tag moved on, an interrupted commit).
- * Tagged cache images (`strata-cache:<key>`) and the base image are kept: they are the cache.
- * `buildId` limits the sweep to one build; `olderThan` to objects created before that instant, which
- * is what a worker sharing its engine with other workers must pass at start-up.
+ * Whose a labelled container or image is. A container inherits its image's labels, so `strata.build` on a container
+ * made from a cache image names the build that made the image, not the one using the container: only containers
+ * the builder made for a step (no purpose label, no disk-image label) belong to the build they name. Everything else
+ * managed and without an owner is "loose" (a dpkg-read container, the disk tools' container made from the base, an
+ * interrupted base import); "none" is not the sweep's to remove.
  */
-export async function sweepLeftovers(
-  docker: Dockerode,
-  opts: { olderThan?: Date; buildId?: string; log?: Logger } = {},
-): Promise<SweepResult> {
+export type LeftoverOwner = { build: string } | "loose" | "none";
+
+export function leftoverOwner(labels: Record<string, string> | undefined): LeftoverOwner {
+  if (labels?.[LABEL.managed] !== "1" || labels[DISK_IMAGE_LABEL] !== undefined) return "none";
+  const build = labels[LABEL.build];
+  if (!build || labels[PURPOSE_LABEL] !== undefined) return "loose";
+  return { build };
+}
+
+export interface Leftover {
+  kind: "container" | "image";
+  id: string;
+  owner: Exclude<LeftoverOwner, "none">;
+  /** Since when it has been idle, in ms: its exit for an exited container, its creation otherwise. */
+  idleSince: number;
+  /** Containers: "running", "created", "exited", …; images: undefined. */
+  state?: string;
+  tags: string[];
+}
+
+/**
+ * Everything the builder may have left behind, found by label: every managed container, and managed images that are
+ * dangling (a cache image whose tag moved on, an interrupted commit or import) or of role `publish` (labelled copies
+ * older versions made for a push). Tagged cache images (`strata-cache:<key>`) and the base image are the cache: never
+ * listed. `buildId` limits the listing to what carries that build's label.
+ */
+export async function listLeftovers(docker: Dockerode, opts: { buildId?: string; log?: Logger } = {}): Promise<Leftover[]> {
   const log = opts.log ?? silentLogger;
   const labels = [`${LABEL.managed}=1`, ...(opts.buildId ? [`${LABEL.build}=${opts.buildId}`] : [])];
-  const cutoff = opts.olderThan ? Math.floor(opts.olderThan.getTime() / 1000) : Infinity;
-  const result: SweepResult = { containers: [], images: [] };
-
+  const found: Leftover[] = [];
   const containers = await engineCall(log, "list containers", labels.join(","), () =>
     docker.listContainers({ all: true, filters: JSON.stringify({ label: labels }) }),
   );
-  for (const c of containers.filter((c) => c.Created < cutoff)) {
-    try {
-      await engineCall(log, "remove container", c.Id, () => docker.getContainer(c.Id).remove({ force: true, v: true }));
-      result.containers.push(c.Id);
-    } catch (err) {
-      // Already gone, or being removed by its own build's finally block.
-      if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err;
+  for (const c of containers) {
+    const owner = leftoverOwner(c.Labels);
+    if (owner === "none") continue;
+    let idleSince = c.Created * 1000;
+    if (c.State === "exited" || c.State === "dead") {
+      // The list does not say when it exited; an exited container's last use is that moment.
+      const finished = await docker
+        .getContainer(c.Id)
+        .inspect()
+        .then((i) => Date.parse(i.State?.FinishedAt ?? ""), () => NaN);
+      if (Number.isFinite(finished) && finished > idleSince) idleSince = finished;
     }
+    found.push({ kind: "container", id: c.Id, owner, idleSince, state: c.State, tags: [] });
   }
-
   const images = await engineCall(log, "list images", labels.join(","), () =>
     docker.listImages({ all: false, filters: JSON.stringify({ label: labels }) }),
   );
-  for (const image of images.filter((i) => i.Created < cutoff)) {
+  for (const image of images) {
+    const owner = leftoverOwner(image.Labels ?? undefined);
+    if (owner === "none") continue;
     const tags = (image.RepoTags ?? []).filter((t) => t !== "<none>:<none>");
-    const role = image.Labels?.[LABEL.role];
-    const dangling = tags.length === 0;
-    if (role !== "publish" && !dangling) continue;
-    // Untag first: removing by id refuses an image with several tags unless forced.
-    for (const tag of tags) await removeImage(docker, tag, log);
-    if (await removeImage(docker, image.Id, log)) result.images.push(image.Id);
+    if (image.Labels?.[LABEL.role] !== "publish" && tags.length > 0) continue;
+    found.push({ kind: "image", id: image.Id, owner, idleSince: image.Created * 1000, tags });
+  }
+  return found;
+}
+
+/** Removes one leftover (force for containers: a running one is killed). False when it is gone already or still in use. */
+export async function removeLeftover(docker: Dockerode, leftover: Leftover, log: Logger = silentLogger): Promise<boolean> {
+  if (leftover.kind === "container") {
+    try {
+      await engineCall(log, "remove container", leftover.id, () => docker.getContainer(leftover.id).remove({ force: true, v: true }));
+      return true;
+    } catch (err) {
+      // Already gone, or being removed by its own build's finally block.
+      if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err;
+      return false;
+    }
+  }
+  // Untag first: removing by id refuses an image with several tags unless forced.
+  for (const tag of leftover.tags) await removeImage(docker, tag, log);
+  return removeImage(docker, leftover.id, log);
+}
+
+/**
+ * Removes what one build left behind (see listLeftovers): its step containers, killed if running, and its dangling
+ * intermediates. Containers that only inherited the build's label from an image (another build reading that image)
+ * are not its. `olderThan` limits the sweep to objects created before that instant.
+ */
+export async function sweepLeftovers(docker: Dockerode, opts: { olderThan?: Date; buildId: string; log?: Logger }): Promise<SweepResult> {
+  const log = opts.log ?? silentLogger;
+  const cutoff = opts.olderThan ? opts.olderThan.getTime() : Infinity;
+  const result: SweepResult = { containers: [], images: [] };
+  // Containers first: an image is in use while a container of it exists.
+  const leftovers = (await listLeftovers(docker, { buildId: opts.buildId, log })).filter(
+    (l) => typeof l.owner === "object" && l.owner.build === opts.buildId && l.idleSince < cutoff,
+  );
+  for (const leftover of leftovers) {
+    if (await removeLeftover(docker, leftover, log)) (leftover.kind === "container" ? result.containers : result.images).push(leftover.id);
   }
   return result;
 }
