@@ -37,6 +37,12 @@ function snapshot(): BuildSnapshot {
     finishedAt: null,
     heartbeatAt: at(2),
     cancelRequestedAt: null,
+    retryAt: null,
+    retryReason: null,
+    maxAttempts: 1,
+    logBytes: 1200,
+    logLines: 40,
+    logDroppedLines: 0,
     startedByUser: null,
     packages: [
       { position: 0, packageId: "system/hello", version: "1", fromBase: true, status: "built", cached: false, cacheKey: "k0", step: 1, steps: 1, durationMs: 900, expectedMs: null, startedAt: at(1), previousArtefactDigest: null, changes: null, artefact: null },
@@ -49,6 +55,11 @@ describe("buildChangeKey", () => {
   it("ignores the worker's heartbeat, so a quiet build sends no events", () => {
     const later = { ...snapshot(), heartbeatAt: at(30) };
     expect(buildChangeKey(later)).toBe(buildChangeKey(snapshot()));
+  });
+
+  it("ignores the log counters every log batch moves, but not the dropped lines the page shows", () => {
+    expect(buildChangeKey({ ...snapshot(), logBytes: 99_000, logLines: 3_000 })).toBe(buildChangeKey(snapshot()));
+    expect(buildChangeKey({ ...snapshot(), logDroppedLines: 10 })).not.toBe(buildChangeKey(snapshot()));
   });
 
   it("changes with the phase and its detail", () => {

@@ -26,6 +26,9 @@ export default async function AdminPage() {
             <Link href="/admin/audit" className={link}>
               Audit log
             </Link>
+            <Link href="/admin/cache" className={link}>
+              Build cache
+            </Link>
           </nav>
         }
       />
