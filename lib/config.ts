@@ -10,6 +10,15 @@ const int = (v: string | undefined, fallback: number) => {
   return n;
 };
 
+/** A whole-number setting of at least `min`; a bad value names the variable (a typo must not turn a limit off). */
+function wholeSetting(name: string, fallback: number, min: number, env: Record<string, string | undefined> = process.env): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number of at least ${min}, got "${raw}"`);
+  return n;
+}
+
 export function dataDir(): string {
   return path.resolve(/*turbopackIgnore: true*/ process.env.STRATA_DATA_DIR || ".data");
 }
@@ -53,6 +62,29 @@ export const config = {
   get cacheRepository() {
     return process.env.STRATA_CACHE_REPOSITORY || "strata-cache";
   },
+  /**
+   * Builds one organisation may have waiting (queued) at once, STRATA_ORG_MAX_QUEUED (20 by default): starting one more is
+   * refused, so no tenant can fill the queue every worker reads from. Read at each start, so a change needs no restart.
+   */
+  get orgMaxQueued() {
+    return wholeSetting("STRATA_ORG_MAX_QUEUED", 20, 1);
+  },
+  /** Live build logs (event streams) one user may have open at once, counted per web process. */
+  get maxStreamsPerUser() {
+    return wholeSetting("STRATA_MAX_STREAMS_PER_USER", 8, 1);
+  },
+  /** How often an open live log looks at the database while the web process's LISTEN connection is down. */
+  get liveLogFallbackPollMs() {
+    return wholeSetting("STRATA_LIVE_LOG_FALLBACK_POLL_MS", 5_000, 100);
+  },
+  /** Hours between runs of the cache pruning job (each worker checks; one runs at a time). */
+  get cachePruneIntervalHours() {
+    return wholeSetting("STRATA_CACHE_PRUNE_INTERVAL_H", 6, 1);
+  },
+  /** Cache images whose key no build used for this many days are removed (unless a published build needs them). */
+  get cacheMaxAgeDays() {
+    return wholeSetting("STRATA_CACHE_MAX_AGE_DAYS", 14, 1);
+  },
   /** Failed sign-ins allowed per account and per address in the window before sign-in is refused. */
   signIn: {
     windowSeconds: 15 * 60,
@@ -83,4 +115,37 @@ export function loadOrCreateSecret(file: string, make: () => string = () => cryp
 /** The NextAuth JWT secret: NEXTAUTH_SECRET, else one generated once into .data/. */
 export function authSecret(): string {
   return process.env.NEXTAUTH_SECRET || loadOrCreateSecret(path.join(dataDir(), "auth-secret"));
+}
+
+/** How the worker runs jobs: retries of outages, builds at once, the per-organisation cap on running builds. */
+export interface JobSettings {
+  /** Retries of a build after an engine or registry outage (STRATA_BUILD_RETRIES); 0 fails it at the first. */
+  buildRetries: number;
+  /** Seconds before the first retry (STRATA_BUILD_RETRY_DELAY_S). */
+  retryDelaySeconds: number;
+  /** Whether each retry waits about twice as long as the one before (STRATA_BUILD_RETRY_BACKOFF). */
+  retryBackoff: boolean;
+  /** Builds one worker process runs at once (STRATA_WORKER_CONCURRENCY). */
+  workerConcurrency: number;
+  /** Builds of one organisation running at once across all workers (STRATA_ORG_MAX_RUNNING); 0: no cap. */
+  orgMaxRunning: number;
+}
+
+/** Reads and checks the job settings; a bad value is an error naming the variable. */
+export function jobSettings(env: Record<string, string | undefined> = process.env): JobSettings {
+  const whole = (name: string, fallback: number, min: number) => wholeSetting(name, fallback, min, env);
+  const flag = (name: string, fallback: boolean) => {
+    const raw = env[name]?.trim().toLowerCase();
+    if (raw === undefined || raw === "") return fallback;
+    if (["1", "true", "yes", "on"].includes(raw)) return true;
+    if (["0", "false", "no", "off"].includes(raw)) return false;
+    throw new Error(`${name} must be true or false (1 or 0), got "${env[name]}"`);
+  };
+  return {
+    buildRetries: whole("STRATA_BUILD_RETRIES", 3, 0),
+    retryDelaySeconds: whole("STRATA_BUILD_RETRY_DELAY_S", 10, 1),
+    retryBackoff: flag("STRATA_BUILD_RETRY_BACKOFF", true),
+    workerConcurrency: whole("STRATA_WORKER_CONCURRENCY", 1, 1),
+    orgMaxRunning: whole("STRATA_ORG_MAX_RUNNING", 2, 0),
+  };
 }

@@ -105,7 +105,7 @@ addPaths({
   },
   "/flavours": {
     get: { summary: "Your organisation's flavours (`?archived=true` for archived ones)", tags: ["flavours"], responses: { 200: { description: "Flavours" } } },
-    post: { summary: "Fork a base-manifest version into a flavour (revision 1, no layers)", tags: ["flavours"], requestBody: json(input(CreateFlavourInput)), responses: { 201: { description: "Created" }, 409: err("Name taken"), 422: invalid } },
+    post: { summary: "Fork a base-manifest version into a flavour (revision 1, no layers)", tags: ["flavours"], requestBody: json(input(CreateFlavourInput)), responses: { 201: { description: "Created; its images go to `imageRepository` (<org>/<name>), kept through renames" }, 409: err("Name taken, or its repository <org>/<name> belongs to a flavour renamed away from it"), 422: invalid } },
   },
   "/flavours/import": {
     post: { summary: "Import an exported flavour document (YAML) or luet tree (tar, base64) as a new flavour", tags: ["flavours"], requestBody: json(input(ImportFlavourInput)), responses: { 201: { description: "Created" }, 422: invalid } },
@@ -118,7 +118,7 @@ addPaths({
       tags: ["flavours"],
       parameters: [idParam()],
       requestBody: json(input(UpdateFlavourInput)),
-      responses: { 200: { description: "Updated" }, 404: err("Not found"), 409: err("Name taken"), 422: invalid },
+      responses: { 200: { description: "Updated (a rename keeps `imageRepository`)" }, 404: err("Not found"), 409: err("Name taken, or its repository <org>/<name> belongs to another flavour"), 422: invalid },
     },
   },
   "/flavours/{id}/revisions": {
@@ -507,20 +507,26 @@ addPaths({
       tags: ["builds"],
       parameters: [idParam()],
       requestBody: json(input(StartBuildInput)),
-      responses: { 201: { description: "The queued build" }, 404: err("No such flavour or revision"), 409: err("The flavour is archived"), 422: invalid },
+      responses: {
+        201: { description: "The queued build, versioned r<revision>.<n> (n one more than the revision's highest, assigned under a lock)" },
+        404: err("No such flavour or revision"),
+        409: err("The flavour is archived"),
+        422: invalid,
+        429: err("Your organisation has its limit of builds waiting (STRATA_ORG_MAX_QUEUED, 20 by default); nothing was started"),
+      },
     },
   },
   "/builds/{id}": {
     get: {
       summary:
-        "A build with its packages. `fromScratch`/`scheduled` say how it was started; in a from-scratch build each package has `previousArtefactDigest` (the artefact the cache held for its key, null if none) and `changes` ({ identical, added, removed, changed, paths: first 20 `{ path, change }`, volatile, volatilePaths: differences only in logs and caches }), compared over path, type, mode, size, content and link target",
+        "A build with its packages. `fromScratch`/`scheduled` say how it was started; in a from-scratch build each package has `previousArtefactDigest` (the artefact the cache held for its key, null if none) and `changes` ({ identical, added, removed, changed, paths: first 20 `{ path, change }`, volatile, volatilePaths: differences only in logs and caches }), compared over path, type, mode, size, content and link target. While a retry after an engine or registry outage is pending the build is `queued` with `retryAt` (when the next attempt starts), `retryReason` (why the last one failed), `attempt` (attempts so far) and `maxAttempts`; a build held back by its organisation's cap on running builds is `queued` with `phaseDetail` \"waiting: …\"",
       tags: ["builds"],
       parameters: [idParam()],
       responses: { 200: { description: "The build" }, 404: err("No such build (or not yours)") },
     },
   },
   "/builds/{id}/retry": {
-    post: { summary: "Retry a failed or cancelled build as a new build of the same revision (a from-scratch build stays one)", tags: ["builds"], parameters: [idParam()], responses: { 201: { description: "The new build" }, 404: err("No such build"), 409: err("Not failed or cancelled") } },
+    post: { summary: "Retry a failed or cancelled build as a new build of the same revision (a from-scratch build stays one)", tags: ["builds"], parameters: [idParam()], responses: { 201: { description: "The new build" }, 404: err("No such build"), 409: err("Not failed or cancelled"), 429: err("Your organisation has its limit of builds waiting") } },
   },
 });
 

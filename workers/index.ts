@@ -1,5 +1,6 @@
 // The worker process: connects pg-boss to the app's database and runs the job handlers until SIGTERM.
 import { createDb } from "@/lib/db";
+import { jobSettings } from "@/lib/config";
 import { prepareDatabase } from "@/lib/db/prepare";
 import { createBoss } from "@/lib/jobs/boss";
 import { resolveDatabaseUrl } from "@/lib/db/database-url";
@@ -10,7 +11,9 @@ const log = (msg: string) => console.log(`[worker] ${msg}`);
 async function main() {
   const url = resolveDatabaseUrl();
   await prepareDatabase(url);
-  const { db, pool } = createDb(url, { max: 5 });
+  // Held for the worker's life: the queued-build and cancel listeners; for a build's life: its key lock; the rest
+  // serve queries. So the pool grows with the builds run at once.
+  const { db, pool } = createDb(url, { max: 5 + jobSettings().workerConcurrency });
   const boss = createBoss(url);
   boss.on("error", (err) => console.error("[worker] pg-boss:", err.message));
   await boss.start();

@@ -13,7 +13,7 @@ import { ProblemAlert } from "../ui/problem";
 import { BuildLog } from "./build-log";
 import { PackageTable } from "./package-table";
 import { ImportSummary } from "./import-summary";
-import { BuildProgressBar, BuildStatusBadge } from "./status";
+import { BuildProgressBar, BuildQueueNotice, BuildStatusBadge } from "./status";
 import { VersionMeaning, VersionName } from "./version-name";
 import { buildDuration, digestReference, formatBytes, formatDuration, formatWhen, isActive, scratchSummary, type BuildView as Build, type LogLine } from "./format";
 import { buildProgress, describePhase, describeTimeLeft } from "@/lib/builds/progress";
@@ -85,6 +85,17 @@ function useBuildEvents(initial: Build) {
         } catch {
           setStreamError(null);
         }
+      } else if (source.readyState === EventSource.CLOSED) {
+        // The server refused the stream (EventSource hides the answer): ask once more to read why, e.g. the 429 of
+        // too many live logs open. A stream that opens this time is closed at once; the slot is freed.
+        fetch(`/api/v1/builds/${initial.id}/events`, { headers: { accept: "text/event-stream" } }).then(
+          async (res) => {
+            if (res.ok) return res.body?.cancel();
+            const payload = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+            setStreamError(payload?.error?.message ?? `the server answered ${res.status}.`);
+          },
+          () => {},
+        );
       }
       setConnection(source.readyState === EventSource.CLOSED ? "done" : "reconnecting");
     });
@@ -272,11 +283,12 @@ export function BuildView({ initial, flavourName }: { initial: Build; flavourNam
       <Card title="Progress">
         <div className="space-y-3">
           <BuildProgressBar status={build.status} phase={build.phase} phaseLine={phaseLine} progress={progress} timeLeft={timeLeft} />
+          <BuildQueueNotice build={build} now={now} />
           <dl className="grid grid-cols-2 gap-x-6 gap-y-2 text-sm sm:grid-cols-4">
             <div>
               <dt className="text-xs text-slate-500">{active ? "Now" : "Result"}</dt>
               <dd>
-                {build.status === "queued" && "waiting for a worker"}
+                {build.status === "queued" && (build.retryAt ? "waiting to retry" : "waiting for a worker")}
                 {build.status === "running" &&
                   (build.phase === "publishing" ? (
                     "publishing the image"
@@ -337,7 +349,18 @@ export function BuildView({ initial, flavourName }: { initial: Build; flavourNam
       </Card>
 
       <Card title="Log">
+        {(build.logDroppedLines ?? 0) > 0 && (
+          <p role="note" data-testid="log-dropped" className="mb-3 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">
+            {build.logDroppedLines!.toLocaleString("en")} lines of output were dropped: the steps printed faster than the log keeps lines (a limit a
+            second, STRATA_BUILD_LOG_LINES_PER_S). Print less (e.g. <code className="font-mono">apt-get -q</code>) or redirect chatty output to a file.
+          </p>
+        )}
         <BuildLog lines={lines} waiting={waiting} />
+        {(build.logLines ?? 0) > 0 && (
+          <p className="mt-2 text-xs text-slate-500" data-testid="log-size">
+            Step output kept: {build.logLines!.toLocaleString("en")} lines, {formatBytes(build.logBytes ?? 0)}.
+          </p>
+        )}
       </Card>
     </div>
   );

@@ -61,10 +61,20 @@ export interface BuildView {
   startedAt: string | null;
   finishedAt: string | null;
   cancelRequestedAt: string | null;
+  /** Step output kept in the log (bytes, lines) and lines dropped by the per-second limit. Absent from older snapshots. */
+  logBytes?: number;
+  logLines?: number;
+  logDroppedLines?: number;
   startedByUser: { name: string; email: string } | null;
   packages: BuildPackageView[];
   /** The number of the repository revision this build published (succeeded builds only); absent from older snapshots. */
   repositoryRevision?: number | null;
+  /** Claims so far (1 while the first attempt runs) and attempts in all; absent from older snapshots. */
+  attempt?: number;
+  maxAttempts?: number;
+  /** Queued again after an engine or registry outage: when the next attempt starts, and why the last one failed. */
+  retryAt?: string | null;
+  retryReason?: string | null;
 }
 
 export interface LogLine {

@@ -1,5 +1,6 @@
 // The state of a build at a glance: a badge for its status and progress bars (server- and client-safe).
 import type { BuildProgress } from "@/lib/builds/progress";
+import { queueNotice, type QueueNoticeInput } from "@/lib/builds/queue-notice";
 import { STATUS_LABEL, type BuildPhase, type BuildStatus } from "./format";
 
 const badgeTone: Record<BuildStatus, string> = {
@@ -133,5 +134,27 @@ export function BuildProgressBar({
         )}
       </div>
     </div>
+  );
+}
+
+/**
+ * Why a build is not running yet, or that it runs again: "retrying in 8 s (attempt 2 of 4)" with the outage that
+ * ended the last attempt, counting down with `now`; or that its organisation is at its cap of running builds.
+ */
+export function BuildQueueNotice({ build, now }: { build: QueueNoticeInput; now: number | null }) {
+  const notice = queueNotice(build, now);
+  if (!notice) return null;
+  if (notice.kind === "retrying")
+    return (
+      <div role="status" data-testid="build-retry" className="rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">
+        <p className="font-medium tabular-nums first-letter:uppercase">{notice.headline}</p>
+        {notice.reason && <p className="mt-1 break-words">The last attempt failed: {notice.reason}</p>}
+        <p className="mt-1 text-amber-800">The engine or the registry did not answer; Strata tries again by itself. Cancel stops it.</p>
+      </div>
+    );
+  return (
+    <p role="status" data-testid={notice.kind === "waiting" ? "build-waiting" : "build-attempt"} className="text-sm text-slate-600 first-letter:uppercase">
+      {notice.headline}
+    </p>
   );
 }

@@ -3,19 +3,24 @@
 import os from "node:os";
 import type Dockerode from "dockerode";
 import type pg from "pg";
-import { and, desc, eq, inArray, isNotNull, sql } from "drizzle-orm";
+import { and, count, desc, eq, inArray, isNotNull, sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "../db";
 import { artefacts, buildLogs, buildPackages, builds, flavourRevisions, flavours, orgs, type Build, type BuildPhase } from "../db/schema";
 import { getBaseManifest } from "../base-manifests/base-manifests";
 import { packageId, type PackageDefinition } from "../manifest/schema";
 import { silentLogger, type Logger } from "../log";
 import type { RegistryClient } from "../registry/client";
+import { isRetryable, type JobAttempt } from "../jobs/handler";
+import { setTimeout as sleep } from "node:timers/promises";
 import { engineAddress, pingEngine, EngineUnavailableError } from "./engine/client";
+import { BuildCancelledError } from "./errors";
+import type { CancelListener } from "./cancel-listener";
 import { findImageByCacheKey, sweepLeftovers } from "./engine/images";
 import { ensureBaseImage } from "./base-image";
 import { finalLayer, identityFiles } from "./final-layer";
 import { keptBasePackages } from "../flavours/kept-packages";
 import { logWriter } from "./log-writer";
+import { DEFAULT_DEADLINE_MS, deadlineMessage, LIMIT_SETTINGS, outputLimitsOf } from "./limits";
 import { publishImage } from "./publish";
 import { recordArtefactFiles } from "../repository/files";
 import { readImageDebianPackages } from "../repository/dpkg";
@@ -52,21 +57,34 @@ export interface BuildDeps {
   heartbeatMs?: number;
   /** Fires when the worker shuts down: the running container is stopped and the build failed with a reason. */
   shutdown?: AbortSignal;
+  /** The worker's LISTEN for cancel requests, so a cancel stops the build at once; the heartbeat is the fallback. */
+  cancels?: CancelListener;
 }
 
 export const HEARTBEAT_MS = 5_000;
 
 export const defaultWorkerId = () => `${os.hostname()}:${process.pid}`;
 
-/** Serialises builders of one cache key across every worker sharing the database. */
-function advisoryKeyLock(pool: pg.Pool) {
+/** How often a builder waiting for another worker's key lock asks again (and looks at its cancel signal). */
+const KEY_LOCK_POLL_MS = 250;
+
+/**
+ * Serialises builders of one cache key across every worker sharing the database. The wait is a loop of
+ * pg_try_advisory_lock rather than one blocking pg_advisory_lock, so a cancelled build stops waiting at once.
+ */
+function advisoryKeyLock(pool: pg.Pool, signal?: AbortSignal) {
   return async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
     const client = await pool.connect();
     // A dropped connection must fail this build, not crash the worker with an unhandled 'error' event.
     const onError = (err: Error) => console.error("[build] lock connection lost:", err.message);
     client.on("error", onError);
     try {
-      await client.query("select pg_advisory_lock(hashtextextended($1, 7041))", [key]);
+      for (;;) {
+        if (signal?.aborted) throw new BuildCancelledError();
+        const { rows } = await client.query<{ locked: boolean }>("select pg_try_advisory_lock(hashtextextended($1, 7041)) as locked", [key]);
+        if (rows[0]?.locked) break;
+        await sleep(KEY_LOCK_POLL_MS, undefined, signal ? { signal } : undefined).catch(() => {});
+      }
       try {
         return await fn();
       } finally {
@@ -85,14 +103,70 @@ export function failureMessage(err: unknown): string {
   return String(err);
 }
 
-async function claim(db: Db, buildId: string, workerId: string): Promise<Build | null> {
-  const now = new Date();
-  const [row] = await db
-    .update(builds)
-    .set({ status: "running", phase: "preparing", phaseDetail: "checking the engine and the registry", startedAt: now, heartbeatAt: now, workerId, attempt: sql`${builds.attempt} + 1` })
-    .where(and(eq(builds.id, buildId), eq(builds.status, "queued")))
-    .returning();
-  return row ?? null;
+/**
+ * What the job wrapper (lib/jobs/handler.ts) tells runBuild about this attempt: whether a failure is retried, and
+ * the organisation's cap on running builds. Absent when runBuild is called directly: no retries, no cap.
+ */
+export interface BuildAttempt extends JobAttempt {
+  /** Builds of one organisation that may run at once, across all workers (STRATA_ORG_MAX_RUNNING); 0: no cap. */
+  orgMaxRunning: number;
+}
+
+/** What runBuild did with its job: ran it to an end (success, failure, cancel), handed it back for a retry, put it off, or found nothing to do. */
+export type BuildOutcome = "finished" | "retrying" | "postponed" | "skipped";
+
+/** A build held back by its organisation's running cap is looked at again this much later. */
+export const ORG_CAP_RECHECK_SECONDS = 5;
+
+/**
+ * Takes the queued build for this worker, in one transaction: a build whose cancel was asked for meanwhile ends
+ * cancelled; one whose organisation already runs its cap of builds is put off (its job sent again a little later,
+ * no attempt used); otherwise it turns running. The organisation's advisory lock makes the count and the claim one
+ * step across workers.
+ */
+async function claim(db: Db, buildId: string, workerId: string, job?: BuildAttempt): Promise<Build | "postponed" | null> {
+  return db.transaction(async (tx) => {
+    const [queued] = await tx
+      .select({ orgId: builds.orgId, cancelRequestedAt: builds.cancelRequestedAt })
+      .from(builds)
+      .where(and(eq(builds.id, buildId), eq(builds.status, "queued")))
+      .for("update");
+    if (!queued) return null; // cancelled while queued, or another worker has it
+    const now = new Date();
+    if (queued.cancelRequestedAt) {
+      // Asked to stop while its last attempt was failing: it does not start again.
+      await tx.update(builds).set({ status: "cancelled", retryAt: null, phaseDetail: null, finishedAt: now, error: "Cancelled before it started again." }).where(eq(builds.id, buildId));
+      await tx.update(buildPackages).set({ status: "cancelled" }).where(and(eq(buildPackages.buildId, buildId), inArray(buildPackages.status, ["pending", "running"])));
+      return null;
+    }
+    if (job && job.orgMaxRunning > 0) {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`org-running:${queued.orgId}`}, 7042))`);
+      const [{ running }] = await tx.select({ running: count() }).from(builds).where(and(eq(builds.orgId, queued.orgId), eq(builds.status, "running")));
+      if (running >= job.orgMaxRunning) {
+        const jobId = await job.postpone(tx, ORG_CAP_RECHECK_SECONDS);
+        const waiting = `waiting: your organisation has ${running} ${running === 1 ? "build" : "builds"} running (limit ${job.orgMaxRunning})`;
+        await tx.update(builds).set({ jobId, phaseDetail: waiting }).where(eq(builds.id, buildId));
+        return "postponed";
+      }
+    }
+    const [row] = await tx
+      .update(builds)
+      .set({
+        status: "running",
+        phase: "preparing",
+        phaseDetail: "checking the engine and the registry",
+        startedAt: now,
+        heartbeatAt: now,
+        workerId,
+        retryAt: null,
+        attempt: sql`${builds.attempt} + 1`,
+        // This attempt and the retries its job has left.
+        maxAttempts: sql`${builds.attempt} + 1 + ${job?.retriesLeft ?? 0}`,
+      })
+      .where(eq(builds.id, buildId))
+      .returning();
+    return row;
+  });
 }
 
 const MB = 1024 * 1024;
@@ -137,12 +211,13 @@ function imageLabels(values: Record<string, string | undefined>): Record<string,
   return Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => typeof entry[1] === "string" && entry[1] !== ""));
 }
 
-export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> {
+export async function runBuild(deps: BuildDeps, buildId: string, job?: BuildAttempt): Promise<BuildOutcome> {
   const { db } = deps;
   const log = deps.log ?? silentLogger;
-  const build = await claim(db, buildId, deps.workerId ?? defaultWorkerId());
-  if (!build) return; // cancelled while queued, or another worker has it
-  const logs = logWriter(db, build.id);
+  const build = await claim(db, buildId, deps.workerId ?? defaultWorkerId(), job);
+  if (build === "postponed") return "postponed";
+  if (!build) return "skipped";
+  const logs = logWriter(db, build.id, outputLimitsOf(deps.limits));
   const say = (line: string) => logs.write(null, `[strata] ${line}`);
   const abort = new AbortController();
   const onShutdown = () => {
@@ -150,6 +225,13 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     abort.abort("shutdown");
   };
   deps.shutdown?.addEventListener("abort", onShutdown, { once: true });
+  // The whole build's time, whatever runs then: stopped like a cancel (the container is killed), failed with its own message.
+  const deadlineMs = deps.limits.deadlineMs ?? DEFAULT_DEADLINE_MS;
+  const deadline = setTimeout(() => {
+    if (abort.signal.aborted) return;
+    say(`the build reached its deadline (${LIMIT_SETTINGS.deadline}): stopping it`);
+    abort.abort("deadline");
+  }, deadlineMs);
   const packageRow = (position: number) => and(eq(buildPackages.buildId, build.id), eq(buildPackages.position, position));
 
   // Heartbeat, and the cancel request read back on the same beat.
@@ -164,6 +246,12 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
       log.warn(`heartbeat failed: ${(err as Error).message}`);
     }
   }, deps.heartbeatMs ?? Math.min(HEARTBEAT_MS, 1000));
+  // A cancel announced by NOTIFY (cancelBuild) stops the build at once; the beat above is the fallback.
+  const unwatchCancel = deps.cancels?.watch(build.id, () => {
+    if (abort.signal.aborted) return;
+    say("cancel requested: stopping the build");
+    abort.abort("cancel");
+  });
 
   // Package events arrive synchronously; their writes are chained so they land in order.
   let updates: Promise<unknown> = Promise.resolve();
@@ -245,7 +333,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
         });
         break;
       case "failed":
-        update(() => db.update(buildPackages).set({ status: abort.signal.aborted ? "cancelled" : "failed", finishedAt: now }).where(packageRow(event.index)));
+        update(() => db.update(buildPackages).set({ status: abort.signal.aborted && abort.signal.reason !== "deadline" ? "cancelled" : "failed", finishedAt: now }).where(packageRow(event.index)));
         break;
     }
   };
@@ -254,7 +342,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
   let repositoryWork: Promise<[DebianPackage[], Awaited<ReturnType<typeof pushArtefacts>>]> | null = null;
   try {
     const [context] = await db
-      .select({ revision: flavourRevisions, flavourName: flavours.name, orgSlug: orgs.slug })
+      .select({ revision: flavourRevisions, flavourName: flavours.name, imageRepository: flavours.imageRepository, orgSlug: orgs.slug })
       .from(flavourRevisions)
       .innerJoin(flavours, eq(flavours.id, flavourRevisions.flavourId))
       .innerJoin(orgs, eq(orgs.id, flavours.orgId))
@@ -263,8 +351,9 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     // The base packages the revision keeps (it may leave some out), then its layers.
     const basePackages = keptBasePackages(base.packages, context.revision.excludedPackages);
     const packages = [...basePackages, ...context.revision.layers];
-    const registry = deps.registry;
-    const cache: SharedCache = { registry, repository: deps.cacheRepository ?? "strata-cache" };
+    // Bound to the build's signal: a cancel stops every registry request and engine push or pull of the build.
+    const registry = deps.registry.withSignal(abort.signal);
+    const cache: SharedCache = { registry, repository: deps.cacheRepository ?? "strata-cache", signal: abort.signal };
     const baseVersion = `${base.name} ${base.version}`;
 
     // Fail fast (well within 30 s) and say which part is missing and how to fix it.
@@ -310,11 +399,12 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
       artefactStore: deps.artefactStore,
       compression: deps.compression,
       extractMethod: deps.extractMethod,
-      withKeyLock: advisoryKeyLock(deps.pool),
+      withKeyLock: advisoryKeyLock(deps.pool, abort.signal),
       sharedCache: cache,
       publisher,
       fromScratch: build.fromScratch,
-      onLog: (pkg, line) => logs.write(pkg, line),
+      // Metered against the output limits; it may ask the container's output to wait, or throw past a limit.
+      onLog: (pkg, line) => logs.output(pkg, line),
       onPackage,
       signal: abort.signal,
       log,
@@ -324,7 +414,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     // The repository revision's work (the image's Debian packages, its artefacts into the registry) runs beside the
     // image's publishing below: one waits on the engine and the disk, the other on the registry.
     const imageKey = result.lastKey;
-    const repoName = repositoryName(context.orgSlug, context.flavourName);
+    const repoName = repositoryName(context.imageRepository);
     repositoryWork = Promise.all([
       readDebianPackages(result.imageId, imageKey),
       pushArtefacts({ db, registry, store: deps.artefactStore, repository: repoName, artefacts: result.packages.map((p) => p.artefact), log }),
@@ -332,7 +422,8 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     repositoryWork.catch(() => {});
 
     // Publishing: the cache pushes that are still running, then the image assembled in the registry.
-    const repository = `${context.orgSlug}/${context.flavourName}`;
+    // The flavour's own repository, fixed when it was made: a rename does not move it (nor let another flavour push there).
+    const repository = context.imageRepository;
     timings.push(["packages", Date.now()]);
     setPhase("publishing", "pushing package layers to the registry");
     const progress = setInterval(() => {
@@ -359,6 +450,7 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     const publicRef = `${publicRegistry}/${repository}:${build.version}`;
     const pushed = await publishImage({
       registry,
+      signal: abort.signal,
       source: { repository: cache.repository, tag: result.lastKey ?? baseCacheTag(base.header.base_image) },
       repository,
       tag: build.version,
@@ -445,22 +537,64 @@ export async function runBuild(deps: BuildDeps, buildId: string): Promise<void> 
     // (Assigned in the package events; TypeScript cannot see that.)
     await (debianRead as Promise<DebianPackage[]> | null)?.catch(() => {});
     const shutdown = abort.signal.aborted && abort.signal.reason === "shutdown";
-    const cancelled = !shutdown && abort.signal.aborted;
-    const message = shutdown ? "The worker was stopped while building; press Retry to build again." : cancelled ? "Cancelled." : failureMessage(err);
-    say(cancelled ? "build cancelled" : `build failed: ${message}`);
+    const overDeadline = abort.signal.aborted && abort.signal.reason === "deadline";
+    const cancelled = !shutdown && !overDeadline && abort.signal.aborted;
+    let message = shutdown ? "The worker was stopped while building; press Retry to build again." : overDeadline ? deadlineMessage(deadlineMs) : cancelled ? "Cancelled." : failureMessage(err);
+    /** Cancel was asked for while the attempt was failing: the build ends cancelled, not queued again. */
+    let cancelAsked = false;
+    // An engine or registry outage with retries left goes back to the queue (the job wrapper decides which); the
+    // row turns queued with the retry's time and reason in the transaction that hands the job back to pg-boss.
+    if (!shutdown && !overDeadline && !cancelled && job?.willRetry(err)) {
+      say(`attempt ${build.attempt} of ${build.maxAttempts} failed: ${message}`);
+      // No beat on a build that is queued again (the finally below clears it too late for that).
+      clearInterval(beat);
+      await logs.flush();
+      const retryAt = await db
+        .transaction(async (tx) => {
+          const [row] = await tx.select({ cancel: builds.cancelRequestedAt }).from(builds).where(eq(builds.id, build.id)).for("update");
+          if (row?.cancel) {
+            cancelAsked = true;
+            return null;
+          }
+          const at = await job.retry(tx, message);
+          if (!at) return null;
+          await tx.update(buildPackages).set({ status: "pending", step: null, steps: null, startedAt: null, finishedAt: null }).where(eq(buildPackages.buildId, build.id));
+          await tx
+            .update(builds)
+            .set({ status: "queued", phase: null, phaseDetail: null, currentPackage: null, donePackages: 0, heartbeatAt: null, workerId: null, retryAt: at, retryReason: message })
+            .where(eq(builds.id, build.id));
+          return at;
+        })
+        .catch((writeErr) => {
+          log.warn(`build ${build.id}: queueing the retry failed: ${(writeErr as Error).message}`);
+          return null;
+        });
+      if (retryAt) {
+        say(`trying again in ${Math.max(1, Math.round((retryAt.getTime() - Date.now()) / 1000))} s (attempt ${build.attempt + 1} of ${build.maxAttempts})`);
+        return "retrying";
+      }
+    }
+    const ended = cancelled || cancelAsked;
+    if (cancelAsked) message = "Cancelled.";
+    // The last of several attempts says so: the reason is the outage every attempt met (or what ended the last one).
+    const retried = build.attempt > 1 && !ended ? `\n\nStrata tried this build ${build.attempt} times (${build.attempt - 1} ${build.attempt === 2 ? "retry" : "retries"} after an engine or registry outage)${isRetryable(err) ? "; the last attempt failed the same way. Press Retry once the engine and the registry answer again." : "."}` : "";
+    say(ended ? "build cancelled" : `build failed: ${message}`);
     await logs.flush();
     await db.transaction(async (tx) => {
       await tx
         .update(buildPackages)
-        .set({ status: cancelled ? "cancelled" : "failed" })
+        .set({ status: ended ? "cancelled" : "failed" })
         .where(and(eq(buildPackages.buildId, build.id), inArray(buildPackages.status, ["running"])));
       await tx.update(buildPackages).set({ status: "cancelled" }).where(and(eq(buildPackages.buildId, build.id), eq(buildPackages.status, "pending")));
-      await tx.update(builds).set({ status: cancelled ? "cancelled" : "failed", phase: null, phaseDetail: null, error: message, finishedAt: new Date() }).where(eq(builds.id, build.id));
+      await tx.update(builds).set({ status: ended ? "cancelled" : "failed", phase: null, phaseDetail: null, retryAt: null, error: message + retried, finishedAt: new Date() }).where(eq(builds.id, build.id));
     });
   } finally {
     deps.shutdown?.removeEventListener("abort", onShutdown);
     clearInterval(beat);
+    unwatchCancel?.();
+    clearTimeout(deadline);
     await logs.close();
     await sweepLeftovers(deps.docker, { buildId: build.id, log }).catch((err) => log.warn(`sweep after build failed: ${(err as Error).message}`));
   }
+  return "finished";
 }

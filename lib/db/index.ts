@@ -12,6 +12,9 @@ export function createDb(url: string, opts: { max?: number } = {}): { db: Db; po
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10 });
   // An idle client losing its connection must not crash the process.
   pool.on("error", (err) => console.error("[db] idle client error:", err.message));
+  // The pool listens only to idle clients: a connection dropped while a query or transaction holds it must fail that
+  // work (its query rejects), not crash the process with an unhandled 'error' event.
+  pool.on("connect", (client) => client.on("error", (err) => console.error("[db] connection lost:", err.message)));
   return { db: drizzle(pool, { schema }), pool };
 }
 

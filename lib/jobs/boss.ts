@@ -2,8 +2,10 @@
 import PgBoss from "pg-boss";
 import { sql } from "drizzle-orm";
 import type { DbOrTx } from "../db";
+import { jobSettings, type JobSettings } from "../config";
 
 export const QUEUES = { build: "build", diskImage: "disk-image" } as const;
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export interface BuildJob {
   buildId: string;
@@ -14,15 +16,34 @@ export function createBoss(connectionString: string): PgBoss {
   return new PgBoss({ connectionString, schema: "pgboss", max: 4, application_name: "strata-jobs" });
 }
 
-/** Creates pg-boss's schema and our queues; run at start by every process (idempotent). */
-export async function prepareQueues(connectionString: string): Promise<void> {
+/**
+ * Retry settings of each queue. pg-boss copies them into each job when it is sent, and retries a job only when the
+ * job wrapper (lib/jobs/handler.ts) hands it back as an outage; every other failure is final whatever these say.
+ * Disk images are not retried: their maker records its own failures.
+ */
+export function queueRetryOptions(settings: JobSettings = jobSettings()): Record<QueueName, PgBoss.RetryOptions> {
+  return {
+    build: { retryLimit: settings.buildRetries, retryDelay: settings.retryDelaySeconds, retryBackoff: settings.retryBackoff },
+    "disk-image": { retryLimit: 0, retryDelay: 0, retryBackoff: false },
+  };
+}
+
+/** Creates pg-boss's schema and our queues, or brings their retry settings up to date; run at start by every process (idempotent). */
+export async function prepareQueues(connectionString: string, settings: JobSettings = jobSettings()): Promise<void> {
   const boss = new PgBoss({ connectionString, schema: "pgboss", max: 1, supervise: false, schedule: false });
   await boss.start();
   try {
+    const retries = queueRetryOptions(settings);
     for (const name of Object.values(QUEUES)) {
-      if (await boss.getQueue(name)) continue;
-      // Retries are ours to decide (the Retry button, the reaper), so pg-boss does not retry on its own.
-      await boss.createQueue(name, { name, policy: "standard", retryLimit: 0, expireInSeconds: 4 * 3600 }).catch(async (err) => {
+      const wanted = retries[name];
+      const existing = await boss.getQueue(name);
+      if (existing) {
+        // Queues made before retries existed have retryLimit 0: new jobs get the settings from here on.
+        if (existing.retryLimit !== wanted.retryLimit || existing.retryDelay !== wanted.retryDelay || existing.retryBackoff !== wanted.retryBackoff)
+          await boss.updateQueue(name, { name, policy: existing.policy, ...wanted });
+        continue;
+      }
+      await boss.createQueue(name, { name, policy: "standard", ...wanted, expireInSeconds: 4 * 3600 }).catch(async (err) => {
         // Another process starting at the same moment created it.
         if (!(await boss.getQueue(name))) throw err;
       });
