@@ -7,9 +7,9 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type Dockerode from "dockerode";
 import { closeTestDb, makeActor, testDb } from "../testing/fixtures";
-import { startBuildTestStack, testBuildDeps, type BuildTestStack } from "../testing/build-deps";
+import { publishTinyBase, startBuildTestStack, testBuildDeps, type BuildTestStack } from "../testing/build-deps";
 import { getPool } from "../db";
-import { publishBaseManifest, getBaseManifest } from "../base-manifests/base-manifests";
+import { getBaseManifest } from "../base-manifests/base-manifests";
 import { createFlavour, saveRevision } from "../flavours/flavours";
 import { cancelBuild, getBuild, startBuild } from "../builds/builds";
 import { RegistryClient } from "../registry/client";
@@ -29,18 +29,6 @@ let docker: Dockerode;
 let customer: Actor;
 let baseManifestId: string;
 let cancels: CancelListener;
-
-const tinyBase = `
-name: cancel-base-${stamp}
-version: "1"
-base_image: strata/debian:bookworm
-packages:
-  - category: system
-    name: hello
-    version: "1"
-    steps:
-      - echo "hello ${stamp}" > /etc/strata-hello
-`;
 
 const layer = (name: string, steps: string[]): PackageDefinitionInput => ({ category: "layer", name, version: "1", files: [], steps });
 
@@ -79,8 +67,7 @@ beforeAll(async () => {
   stack = await startBuildTestStack(dataDir);
   docker = stack.docker;
   customer = await makeActor(db);
-  const admin = await makeActor(db, { role: "admin" });
-  baseManifestId = (await publishBaseManifest(db, admin, { yaml: tinyBase })).id;
+  baseManifestId = await publishTinyBase(db, { name: `cancel-base-${stamp}`, version: "1", line: `hello ${stamp}` });
   cancels = listenForCancels(getPool(), () => {});
 }, 600_000);
 

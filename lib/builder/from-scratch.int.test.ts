@@ -6,9 +6,8 @@ import { inject } from "vitest";
 import { asc, eq } from "drizzle-orm";
 import type Dockerode from "dockerode";
 import { closeTestDb, makeActor, testDb } from "../testing/fixtures";
-import { startBuildTestStack, testBuildDeps, type BuildTestStack } from "../testing/build-deps";
+import { publishTinyBase, startBuildTestStack, testBuildDeps, type BuildTestStack } from "../testing/build-deps";
 import { buildPackages } from "../db/schema";
-import { publishBaseManifest } from "../base-manifests/base-manifests";
 import { createFlavour, saveRevision } from "../flavours/flavours";
 import { cancelBuild, getBuild, retryBuild, startBuild } from "../builds/builds";
 import type { RegistryService } from "../../scripts/dev-stack/registry";
@@ -60,19 +59,7 @@ beforeAll(async () => {
   stack = await startBuildTestStack(dataDir);
   ({ docker, registry } = stack);
   customer = await makeActor(db);
-  const admin = await makeActor(db, { role: "admin" });
-  const yaml = `
-name: scratch-base
-version: "${stamp}"
-base_image: strata/debian:bookworm
-packages:
-  - category: system
-    name: hello
-    version: "1"
-    steps:
-      - echo "hello ${stamp}" > /etc/strata-hello
-`;
-  baseId = (await publishBaseManifest(db, admin, { yaml })).id;
+  baseId = await publishTinyBase(db, { name: "scratch-base", version: stamp, line: `hello ${stamp}` });
 }, 600_000);
 
 afterAll(async () => {

@@ -10,9 +10,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { eq } from "drizzle-orm";
 import type Dockerode from "dockerode";
 import { closeTestDb, makeActor, testDb } from "../testing/fixtures";
-import { startBuildTestStack, type BuildTestStack } from "../testing/build-deps";
+import { publishTinyBase, startBuildTestStack, type BuildTestStack } from "../testing/build-deps";
 import { builds } from "../db/schema";
-import { publishBaseManifest } from "../base-manifests/base-manifests";
 import { createFlavour, saveRevision } from "../flavours/flavours";
 import { getBuild, startBuild } from "../builds/builds";
 import type { Actor } from "../auth/actor";
@@ -32,18 +31,6 @@ let baseManifestId: string;
 const workers: ChildProcess[] = [];
 /** Containers this file made by hand; removed at the end whatever the sweep did. */
 const made: string[] = [];
-
-const tinyBase = `
-name: leaks-base-${stamp}
-version: "1"
-base_image: strata/debian:bookworm
-packages:
-  - category: system
-    name: hello
-    version: "1"
-    steps:
-      - echo "hello ${stamp}" > /etc/strata-hello
-`;
 
 /** The real worker, as `npm run worker` starts it, in a process group of its own (tsx runs node as its child). */
 function startWorker(name: string): ChildProcess {
@@ -84,8 +71,7 @@ beforeAll(async () => {
   stack = await startBuildTestStack(dataDir);
   docker = stack.docker;
   customer = await makeActor(db);
-  const admin = await makeActor(db, { role: "admin" });
-  baseManifestId = (await publishBaseManifest(db, admin, { yaml: tinyBase })).id;
+  baseManifestId = await publishTinyBase(db, { name: `leaks-base-${stamp}`, version: "1", line: `hello ${stamp}` });
 }, 600_000);
 
 afterAll(async () => {

@@ -5,9 +5,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { and, count, eq, isNotNull } from "drizzle-orm";
 import { closeTestDb, makeActor, testDb } from "../testing/fixtures";
-import { startBuildTestStack, testBuildDeps, type BuildTestStack } from "../testing/build-deps";
+import { publishTinyBase, startBuildTestStack, testBuildDeps, type BuildTestStack } from "../testing/build-deps";
 import { buildLogs, builds } from "../db/schema";
-import { publishBaseManifest } from "../base-manifests/base-manifests";
 import { createFlavour, saveRevision } from "../flavours/flavours";
 import { cancelBuild, getBuild, startBuild } from "../builds/builds";
 import { LABEL } from "./engine/images";
@@ -27,19 +26,7 @@ let baseId: string;
 beforeAll(async () => {
   stack = await startBuildTestStack(dataDir);
   customer = await makeActor(db);
-  const admin = await makeActor(db, { role: "admin" });
-  const yaml = `
-name: limits-base
-version: "${stamp}"
-base_image: strata/debian:bookworm
-packages:
-  - category: system
-    name: hello
-    version: "1"
-    steps:
-      - echo "limits ${stamp}" > /etc/strata-limits
-`;
-  baseId = (await publishBaseManifest(db, admin, { yaml })).id;
+  baseId = await publishTinyBase(db, { name: "limits-base", version: stamp, line: `limits ${stamp}`, file: "/etc/strata-limits" });
   // The base package is built (and the base image pushed to the shared cache) here, not inside a test.
   const warm = await createFlavour(db, customer, { baseManifestId: baseId, name: `limits-warm-${stamp}` });
   await runBuild(testBuildDeps({ db, docker: stack.docker, registryUrl: stack.registry.url, dataDir }), (await startBuild(db, customer, warm.id, {})).id);

@@ -11,9 +11,8 @@ import { eq, inArray, sql } from "drizzle-orm";
 import type PgBoss from "pg-boss";
 import Dockerode from "dockerode";
 import { closeTestDb, makeActor, testDb } from "../testing/fixtures";
-import { startBuildTestStack, testBuildDeps, type BuildTestStack } from "../testing/build-deps";
+import { publishTinyBase, startBuildTestStack, testBuildDeps, type BuildTestStack } from "../testing/build-deps";
 import { buildLogs, buildPackages, builds, type Build } from "../db/schema";
-import { publishBaseManifest } from "../base-manifests/base-manifests";
 import { createFlavour, saveRevision } from "../flavours/flavours";
 import { cancelBuild, enqueueBuild, getBuild, startBuild } from "../builds/builds";
 import { reapOrphanedQueuedBuilds } from "../builds/queue-reaper";
@@ -94,17 +93,6 @@ let other: Actor;
 let baseId: string;
 const workerLog: string[] = [];
 
-const tinyBase = `
-name: retry-base
-version: "${stamp}"
-base_image: strata/debian:bookworm
-packages:
-  - category: system
-    name: hello
-    version: "1"
-    steps:
-      - echo "retry tests ${stamp}" > /etc/strata-hello
-`;
 
 const layer = (name: string, steps: string[]): PackageDefinitionInput => ({ category: "layer", name, version: "1", steps });
 
@@ -141,8 +129,7 @@ beforeAll(async () => {
   await prepareQueues(databaseUrl, settings);
   customer = await makeActor(db);
   other = await makeActor(db);
-  const admin = await makeActor(db, { role: "admin" });
-  baseId = (await publishBaseManifest(db, admin, { yaml: tinyBase })).id;
+  baseId = await publishTinyBase(db, { name: "retry-base", version: stamp, line: `retry tests ${stamp}` });
   boss = createBoss(databaseUrl);
   boss.on("error", (err) => workerLog.push(`pg-boss: ${err.message}`));
   await boss.start();

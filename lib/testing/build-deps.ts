@@ -8,6 +8,8 @@ import { createArtefactStore } from "../builder/artefact-store";
 import type { BuildDeps } from "../builder/run-build";
 import { RegistryClient } from "../registry/client";
 import { ensureBaseImage } from "../builder/base-image";
+import { publishBaseManifest } from "../base-manifests/base-manifests";
+import { makeActor } from "./fixtures";
 import { ensureDockerEngine } from "../../scripts/dev-stack/docker";
 import { ensureRegistry, type RegistryService } from "../../scripts/dev-stack/registry";
 
@@ -49,4 +51,24 @@ export async function startBuildTestStack(dataDir: string): Promise<BuildTestSta
       await engine.stop();
     },
   };
+}
+
+/**
+ * Publishes a base manifest of one small package (system/hello writing `line` to `file`) over the test base image, so
+ * a real build takes seconds; a new admin publishes it. `name`@`version` must be new to the database.
+ */
+export async function publishTinyBase(db: Db, opts: { name: string; version: string; line: string; file?: string; extra?: string }): Promise<string> {
+  const yaml = `
+name: ${opts.name}
+version: "${opts.version}"
+base_image: strata/debian:bookworm
+packages:
+  - category: system
+    name: hello
+    version: "1"
+    steps:
+      - echo "${opts.line}" > ${opts.file ?? "/etc/strata-hello"}
+${opts.extra ?? ""}`;
+  const admin = await makeActor(db, { role: "admin" });
+  return (await publishBaseManifest(db, admin, { yaml })).id;
 }
