@@ -3,6 +3,7 @@
 import { sql } from "drizzle-orm";
 import type pg from "pg";
 import type { DbOrTx } from "../db";
+import { listen } from "../jobs/wake";
 
 export const BUILD_CANCEL_CHANNEL = "strata_build_cancel";
 
@@ -20,35 +21,15 @@ export interface CancelListener {
 /** One LISTEN connection a worker, shared by its running builds; reconnects after a lost connection. */
 export function listenForCancels(pool: pg.Pool, log: (msg: string) => void): CancelListener {
   const watchers = new Map<string, Set<() => void>>();
-  let client: pg.PoolClient | null = null;
-  let stopped = false;
-  let retry: NodeJS.Timeout | undefined;
-  const connect = async () => {
-    if (stopped) return;
-    try {
-      const c = await pool.connect();
-      c.on("notification", (n) => {
-        if (n.channel !== BUILD_CANCEL_CHANNEL || !n.payload) return;
-        for (const onCancel of watchers.get(n.payload) ?? []) onCancel();
-      });
-      c.on("error", (err) => {
-        log(`listening for cancelled builds: ${err.message}; the heartbeat reads cancels until it reconnects`);
-        c.release(err);
-        if (client === c) client = null;
-        if (!stopped) retry = setTimeout(connect, 5_000);
-      });
-      await c.query(`LISTEN ${BUILD_CANCEL_CHANNEL}`);
-      if (stopped) {
-        c.release();
-        return;
-      }
-      client = c;
-    } catch (err) {
-      log(`listening for cancelled builds failed: ${(err as Error).message}; the heartbeat reads cancels until it works`);
-      if (!stopped) retry = setTimeout(connect, 5_000);
-    }
-  };
-  void connect();
+  const stop = listen(
+    pool,
+    BUILD_CANCEL_CHANNEL,
+    (buildId) => {
+      for (const onCancel of watchers.get(buildId) ?? []) onCancel();
+    },
+    log,
+    { what: "cancelled builds", meanwhile: "the heartbeat reads cancels" },
+  );
   return {
     watch(buildId, onCancel) {
       const set = watchers.get(buildId) ?? new Set();
@@ -59,15 +40,6 @@ export function listenForCancels(pool: pg.Pool, log: (msg: string) => void): Can
         if (set.size === 0 && watchers.get(buildId) === set) watchers.delete(buildId);
       };
     },
-    async stop() {
-      stopped = true;
-      clearTimeout(retry);
-      const c = client;
-      client = null;
-      if (c) {
-        await c.query(`UNLISTEN ${BUILD_CANCEL_CHANNEL}`).catch(() => {});
-        c.release();
-      }
-    },
+    stop,
   };
 }

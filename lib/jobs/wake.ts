@@ -1,5 +1,5 @@
-// Wakes idle workers the moment a build is queued (PostgreSQL LISTEN/NOTIFY), instead of at their next poll.
-// Polling stays as the fallback, so a lost notification or connection only costs the old latency.
+// Wakes workers the moment something happens (PostgreSQL LISTEN/NOTIFY) instead of at their next poll: a build queued,
+// a cancel asked for. Polling stays as the fallback, so a lost notification or connection only costs the old latency.
 import { sql } from "drizzle-orm";
 import type pg from "pg";
 import type { DbOrTx } from "../db";
@@ -11,8 +11,12 @@ export async function notifyBuildQueued(tx: DbOrTx, buildId: string): Promise<vo
   await tx.execute(sql`select pg_notify(${BUILD_QUEUED_CHANNEL}, ${buildId})`);
 }
 
-/** Calls `onQueued` for every build queued from now on; reconnects after a lost connection. Returns a stop function. */
-export function listenForQueuedBuilds(pool: pg.Pool, onQueued: (buildId: string) => void, log: (msg: string) => void): () => Promise<void> {
+/**
+ * Holds a pool connection LISTENing on `channel` and calls `onPayload` for each notification; reconnects 5 s after a
+ * lost connection. `what` and `meanwhile` make its log lines ("listening for <what>: …; <meanwhile>"). Returns the
+ * function that stops listening and gives the connection back.
+ */
+export function listen(pool: pg.Pool, channel: string, onPayload: (payload: string) => void, log: (msg: string) => void, words: { what: string; meanwhile: string }): () => Promise<void> {
   let client: pg.PoolClient | null = null;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
@@ -20,18 +24,22 @@ export function listenForQueuedBuilds(pool: pg.Pool, onQueued: (buildId: string)
     if (stopped) return;
     try {
       const c = await pool.connect();
-      c.on("notification", (n) => n.channel === BUILD_QUEUED_CHANNEL && onQueued(n.payload ?? ""));
+      c.on("notification", (n) => n.channel === channel && onPayload(n.payload ?? ""));
       c.on("error", (err) => {
-        log(`listening for queued builds: ${err.message}; polling until it reconnects`);
+        log(`listening for ${words.what}: ${err.message}; ${words.meanwhile} until it reconnects`);
         c.release(err);
         if (client === c) client = null;
-        retry = setTimeout(connect, 5_000);
+        if (!stopped) retry = setTimeout(connect, 5_000);
       });
-      await c.query(`LISTEN ${BUILD_QUEUED_CHANNEL}`);
+      await c.query(`LISTEN ${channel}`);
+      if (stopped) {
+        c.release();
+        return;
+      }
       client = c;
     } catch (err) {
-      log(`listening for queued builds failed: ${(err as Error).message}; polling until it works`);
-      retry = setTimeout(connect, 5_000);
+      log(`listening for ${words.what} failed: ${(err as Error).message}; ${words.meanwhile} until it works`);
+      if (!stopped) retry = setTimeout(connect, 5_000);
     }
   };
   void connect();
@@ -41,8 +49,13 @@ export function listenForQueuedBuilds(pool: pg.Pool, onQueued: (buildId: string)
     const c = client;
     client = null;
     if (c) {
-      await c.query(`UNLISTEN ${BUILD_QUEUED_CHANNEL}`).catch(() => {});
+      await c.query(`UNLISTEN ${channel}`).catch(() => {});
       c.release();
     }
   };
+}
+
+/** Calls `onQueued` for every build queued from now on. Returns a stop function. */
+export function listenForQueuedBuilds(pool: pg.Pool, onQueued: (buildId: string) => void, log: (msg: string) => void): () => Promise<void> {
+  return listen(pool, BUILD_QUEUED_CHANNEL, onQueued, log, { what: "queued builds", meanwhile: "polling" });
 }
