@@ -118,6 +118,15 @@ const finished = (id: string) => waitFor(id, (b) => ["succeeded", "failed", "can
 const logText = async (id: string) => (await db.select({ line: buildLogs.line }).from(buildLogs).where(eq(buildLogs.buildId, id))).map((l) => l.line).join("\n");
 const jobOf = async (jobId: string) =>
   (await db.execute<{ state: string; retry_count: number }>(sql`select state::text as state, retry_count from pgboss.job where name = ${QUEUES.build} and id = ${jobId}::uuid`)).rows[0];
+/** The job once pg-boss has recorded how its handler ended (that comes after the handler wrote the build row). */
+async function settledJob(jobId: string) {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    const job = await jobOf(jobId);
+    if (job.state !== "active" || Date.now() > until) return job;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 beforeAll(async () => {
   stack = await startBuildTestStack(dataDir);
@@ -242,7 +251,7 @@ describe("retries of engine and registry outages", () => {
     expect(done.attempt).toBe(1);
     expect(done.retryAt).toBeNull();
     expect(done.retryReason).toBeNull();
-    const job = await jobOf(started.jobId!);
+    const job = await settledJob(started.jobId!);
     expect(job.retry_count).toBe(0);
     expect(job.state).toBe("completed");
     expect(await logText(started.id)).not.toContain("attempt 1 of");
