@@ -12,6 +12,7 @@ import { getDb } from "@/lib/db";
 import { signingKey, signingKeyPath } from "@/lib/channels/signing";
 import { createDeviceApi } from "@/lib/devices/api";
 import { agentBundleServer } from "@/lib/devices/agent-bundle";
+import { onParentGone } from "@/lib/parent-watch";
 
 const log = (msg: string) => console.log(`[web] ${msg}`);
 
@@ -65,6 +66,8 @@ async function main() {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  // Started by a wrapper (tsx under `npm run up`) that was killed: free the ports for its replacement.
+  onParentGone(() => shutdown("the process that started the web server is gone"));
 }
 
 main().catch((err) => {

@@ -4,6 +4,7 @@ import { jobSettings } from "@/lib/config";
 import { prepareDatabase } from "@/lib/db/prepare";
 import { createBoss } from "@/lib/jobs/boss";
 import { resolveDatabaseUrl } from "@/lib/db/database-url";
+import { onParentGone } from "@/lib/parent-watch";
 import { registerHandlers } from "./handlers";
 
 const log = (msg: string) => console.log(`[worker] ${msg}`);
@@ -33,6 +34,8 @@ async function main() {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  // Started by a wrapper (tsx under `npm run up`) that was killed: stop rather than work on beside its replacement.
+  onParentGone(() => void shutdown("the process that started the worker is gone"));
 }
 
 main().catch((err) => {
