@@ -10,12 +10,13 @@ import { embeddedPgRoot } from "@/lib/db/database-url";
 import { ensureDockerEngine } from "@/scripts/dev-stack/docker";
 import { ensureRegistry } from "@/scripts/dev-stack/registry";
 import { ensureNextBuild } from "@/scripts/dev-stack/next-build";
-import { httpsAnswers, supervise, waitFor } from "@/scripts/dev-stack/processes";
+import { httpsAnswers, supervise, waitFor, type Supervised } from "@/scripts/dev-stack/processes";
 import { loadOrCreateTls } from "@/lib/tls/local-ca";
 
 const log = (msg: string) => console.log(`[up] ${msg}`);
 const stackLog = { debug: () => {}, info: log, warn: log, error: log };
 const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
+const supervised: Supervised[] = [];
 
 async function main() {
   const data = dataDir();
@@ -62,6 +63,7 @@ async function main() {
   // else stays up; Ctrl-C stops them for good.
   for (const [name, script] of [["web", "scripts/web.ts"], ["worker", "workers/index.ts"]] as const) {
     const child = supervise(name, script, childEnv, { log });
+    supervised.push(child);
     stops.push({ name, stop: () => child.stop() });
   }
 
@@ -85,6 +87,8 @@ let shuttingDown = false;
 async function shutdown(code: number) {
   if (shuttingDown) return;
   shuttingDown = true;
+  // Ctrl-C reaches the web server and the worker too: their exit now is no crash.
+  for (const child of supervised) child.stopRestarting();
   log("stopping…");
   for (const part of stops.reverse()) {
     try {

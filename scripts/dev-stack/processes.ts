@@ -80,6 +80,8 @@ export interface Supervised {
   current(): Managed;
   /** How many times it was restarted. */
   restarts(): number;
+  /** No restart from now on (a Ctrl-C reaches the children before their supervisor stops them). */
+  stopRestarting(): void;
   /** Stops it for good: no restart after this. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -122,9 +124,12 @@ export function supervise(name: string, script: string, env: NodeJS.ProcessEnv, 
     name,
     current: () => current,
     restarts: () => restarts,
-    async stop(timeoutMs?: number) {
+    stopRestarting() {
       stopped = true;
       clearTimeout(timer);
+    },
+    async stop(timeoutMs?: number) {
+      this.stopRestarting();
       await current.stop(timeoutMs);
     },
   };
