@@ -7,12 +7,11 @@ import crypto from "node:crypto";
 import PgBoss from "pg-boss";
 import { and, count, eq, inArray, sql } from "drizzle-orm";
 import { closeTestDb, makeActor, removeTestOrgs, testDb } from "../testing/fixtures";
-import { startBuildTestStack, testBuildDeps, type BuildTestStack } from "../testing/build-deps";
+import { publishTinyBase, startBuildTestStack, testBuildDeps, type BuildTestStack } from "../testing/build-deps";
 import { getPool } from "../db";
 import { buildPackages, builds, flavourRevisions, flavours } from "../db/schema";
 import type { Actor } from "../auth/actor";
 import { createToken } from "../auth/tokens";
-import { publishBaseManifest } from "../base-manifests/base-manifests";
 import { createFlavour, saveRevision, updateFlavour } from "../flavours/flavours";
 import { ConflictError, RateLimitedError } from "../errors";
 import { config } from "../config";
@@ -30,20 +29,6 @@ process.env.STRATA_LOG_REQUESTS = "0";
 const db = testDb();
 const dataDir = path.resolve(".data/test");
 const stamp = Date.now().toString(36);
-// One small package over the test base image, so a real build takes seconds.
-const tinyBase = `
-name: tiny-versions
-version: "${stamp}"
-base_image: strata/debian:bookworm
-packages:
-  - category: system
-    name: hello
-    version: "1"
-    steps:
-      - echo "hello from the versions test" > /etc/strata-hello
-`;
-
-let admin: Actor;
 let customer: Actor;
 let token: string;
 let baseId: string;
@@ -104,10 +89,10 @@ async function cancelQueued() {
 }
 
 beforeAll(async () => {
-  admin = await makeActor(db, { role: "admin" });
   customer = await newActor();
   token = (await createToken(db, customer, { name: "versions" })).token;
-  baseId = (await publishBaseManifest(db, admin, { yaml: tinyBase })).id;
+  // One small package over the test base image, so a real build takes seconds.
+  baseId = await publishTinyBase(db, { name: "tiny-versions", version: stamp, line: "hello from the versions test" });
 });
 
 afterEach(cancelQueued);
