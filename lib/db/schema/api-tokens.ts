@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { users } from "./users";
 import { orgs } from "./orgs";
@@ -21,6 +22,8 @@ export const apiTokens = pgTable(
     expiresAt: timestamp("expires_at", { withTimezone: true }),
     lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    // What the token may do: "read" (GET), "write" (everything else a customer may do), "admin" (admin routes).
+    scopes: text("scopes").array().notNull().default(sql`'{read}'::text[]`),
   },
   (t) => [
     // The token list of a user.

@@ -2,6 +2,7 @@ export * from "./orgs";
 export * from "./users";
 export * from "./api-tokens";
 export * from "./sign-in-attempts";
+export * from "./accounts";
 export * from "./audit-log";
 export * from "./manifests";
 export * from "./builds";
