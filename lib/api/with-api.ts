@@ -1,34 +1,51 @@
-// The one wrapper for REST route handlers: resolves the actor (session or bearer token), checks the role,
-// parses JSON input with zod and maps typed errors to { error: { code, message } } with a fitting status.
-import { getToken } from "next-auth/jwt";
+// The one wrapper for REST route handlers. Given a route declaration (lib/api/spec.ts) it resolves the actor
+// (session or bearer token), checks role and token scope, parses params, query and body with the declared zod
+// schemas, shapes the response with the declared response schema (dropping any field not declared) and maps
+// typed errors to { error: { code, message } } with a fitting status.
 import type { z } from "zod";
 import { getDb, type Db } from "../db";
 import type { Role } from "../db/schema";
-import { loadActor, type Actor } from "../auth/actor";
-import { authSecret, config } from "../config";
+import type { Actor } from "../auth/actor";
 import { requireRole } from "../auth/roles";
-import { authenticateToken } from "../auth/tokens";
-import { BadRequestError, UnauthenticatedError } from "../errors";
+import { requiredScope, requireScope } from "../auth/scopes";
+import { BadRequestError, NotFoundError, UnauthenticatedError, describeZodIssues } from "../errors";
 import { parseInput } from "../validation";
 import { errorReply, INTERNAL_ERROR } from "./error-body";
+import { assertSameOrigin, readJson, resolveActor } from "./request";
+import { isRawResponse, Reply, type RawResponse, type RouteSpec } from "./spec";
+
+export { resolveActor } from "./request";
 
 type RouteParams = Record<string, string | string[]>;
+type Context = { params: Promise<RouteParams> };
+export type RouteHandler = ((req: Request, context: Context) => Promise<Response>) & { spec?: RouteSpec };
 
-interface Options<B extends z.ZodType | undefined> {
-  /** "public" needs no sign-in; otherwise the minimum role. */
+type Out<S> = [NonNullable<S>] extends [z.ZodType] ? z.output<NonNullable<S>> : undefined;
+type ActorFor<R> = R extends "public" ? Actor | null : Actor;
+type Result<R> = Response | Reply | ([R] extends [undefined] ? unknown : [NonNullable<R>] extends [z.ZodType] ? z.input<NonNullable<R>> : [NonNullable<R>] extends [RawResponse] ? Response : unknown);
+
+interface SpecArgs<S extends RouteSpec> {
+  req: Request;
+  url: URL;
+  db: Db;
+  actor: ActorFor<S["role"]>;
+  params: Out<S["params"]>;
+  query: Out<S["query"]>;
+  body: Out<S["body"]>;
+}
+
+// The older form, without a declaration: kept while routes move to declarations.
+interface LegacyOptions<B extends z.ZodType | undefined> {
   role: Role | "public";
   body?: B;
 }
-
-interface HandlerArgs<A, B> {
+interface LegacyArgs<A, B> {
   req: Request;
   db: Db;
   actor: A;
   body: B;
   params: Record<string, string>;
 }
-
-const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 export function errorResponse(err: unknown): Response {
   const reply = errorReply(err, "strata");
@@ -37,62 +54,94 @@ export function errorResponse(err: unknown): Response {
   return Response.json(body, { status, headers });
 }
 
-async function readJson(req: Request): Promise<unknown> {
-  const type = req.headers.get("content-type") ?? "";
-  const text = await req.text();
-  if (text.length > MAX_BODY_BYTES) throw new BadRequestError("The request body is larger than 2 MiB.");
-  if (!text.trim()) return {};
-  if (type && !type.includes("json")) throw new BadRequestError("Send the request body as JSON (Content-Type: application/json).");
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new BadRequestError("The request body is not valid JSON.");
-  }
+function flatParams(raw: RouteParams): Record<string, string> {
+  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v.join("/") : v]));
 }
 
-export async function resolveActor(req: Request, db: Db): Promise<Actor | null> {
-  const authorization = req.headers.get("authorization");
-  if (authorization) {
-    // "token <value>" too: that is how luet's HTTP client sends a repository's auth token.
-    const match = /^(?:Bearer|token)\s+(\S+)$/i.exec(authorization.trim());
-    if (!match) throw new UnauthenticatedError("The Authorization header must be `Bearer <token>`.");
-    const { userId, tokenId } = await authenticateToken(db, match[1]);
-    return loadActor(db, userId, "token", tokenId);
-  }
-  // The session cookie is read from the request itself (not Next's request scope), so handlers run in tests too.
-  const cookies = new Map<string, string>();
-  for (const part of (req.headers.get("cookie") ?? "").split(";")) {
-    const eq = part.indexOf("=");
-    if (eq > 0) cookies.set(part.slice(0, eq).trim(), decodeURIComponent(part.slice(eq + 1).trim()));
-  }
-  if (cookies.size === 0) return null;
-  const token = await getToken({ req: { cookies, headers: {} } as never, secret: authSecret(), secureCookie: config.publicUrl.startsWith("https://") });
-  return token?.sub ? loadActor(db, token.sub, "session") : null;
+function parseParams(spec: RouteSpec, raw: Record<string, string>): unknown {
+  if (!spec.params) return raw;
+  const parsed = spec.params.safeParse(raw);
+  if (!parsed.success) throw new NotFoundError(spec.notFound ?? "Not found.");
+  return parsed.data;
 }
 
+function parseQuery(spec: RouteSpec, url: URL): unknown {
+  if (!spec.query) return undefined;
+  const raw: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) if (!(k in raw)) raw[k] = v;
+  const parsed = spec.query.safeParse(raw);
+  if (!parsed.success) throw new BadRequestError(`Bad query parameter: ${describeZodIssues(parsed.error.issues)}.`, { issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })) });
+  return parsed.data;
+}
+
+function shapeResponse(spec: RouteSpec, url: URL, result: unknown): Response {
+  if (result instanceof Response) return result;
+  const reply = result instanceof Reply ? result : new Reply(result);
+  const status = reply.init.status ?? spec.status ?? 200;
+  const headers = new Headers(reply.init.headers);
+  if (status === 204 || reply.body === undefined) return new Response(null, { status: status === 200 ? 204 : status, headers });
+  let body = reply.body;
+  if (spec.response && !isRawResponse(spec.response)) {
+    const parsed = spec.response.safeParse(body);
+    if (!parsed.success) {
+      console.error(`[api] the response of ${spec.method} ${spec.path} does not match its declaration: ${describeZodIssues(parsed.error.issues)}`);
+      return Response.json(INTERNAL_ERROR.body, { status: 500 });
+    }
+    body = parsed.data;
+  }
+  if (spec.paginated) {
+    const next = (body as { next?: string | null }).next;
+    if (next) {
+      const link = new URL(url);
+      link.searchParams.set("cursor", next);
+      headers.append("link", `<${link.pathname}${link.search}>; rel="next"`);
+    }
+  }
+  return Response.json(body, { status, headers });
+}
+
+export function withApi<S extends RouteSpec>(spec: S, handler: (args: SpecArgs<S>) => Promise<Result<S["response"]>>): RouteHandler;
 export function withApi<B extends z.ZodType | undefined = undefined, R extends Role | "public" = Role>(
-  options: Options<B> & { role: R },
-  handler: (args: HandlerArgs<R extends "public" ? Actor | null : Actor, B extends z.ZodType ? z.output<B> : unknown>) => Promise<Response | unknown>,
-) {
-  return async (req: Request, context: { params: Promise<RouteParams> }): Promise<Response> => {
+  options: LegacyOptions<B> & { role: R; path?: never },
+  handler: (args: LegacyArgs<ActorFor<R>, B extends z.ZodType ? z.output<B> : unknown>) => Promise<Response | unknown>,
+): RouteHandler;
+export function withApi(options: RouteSpec | LegacyOptions<z.ZodType | undefined>, handler: (args: never) => Promise<unknown>): RouteHandler {
+  const spec = "path" in options ? options : null;
+  const wrapped: RouteHandler = async (req, context) => {
     const started = Date.now();
     let status = 500;
     try {
       const db = getDb();
+      const url = new URL(req.url);
       const actor = await resolveActor(req, db);
       if (options.role !== "public") {
         if (!actor) throw new UnauthenticatedError();
         requireRole(actor, options.role);
       }
-      let body: unknown = undefined;
-      if (req.method !== "GET" && req.method !== "HEAD" && req.method !== "DELETE") {
-        const raw = await readJson(req);
-        body = options.body ? parseInput(options.body, raw) : raw;
+      const write = req.method !== "GET" && req.method !== "HEAD";
+      if (spec) requireScope(actor, requiredScope(spec));
+      if (write) assertSameOrigin(req, actor);
+      const rawParams = flatParams((await context?.params) ?? {});
+      let response: Response;
+      if (spec) {
+        const params = parseParams(spec, rawParams);
+        const query = parseQuery(spec, url);
+        let body: unknown = undefined;
+        if (write && req.method !== "DELETE") {
+          const raw = await readJson(req);
+          body = spec.body ? parseInput(spec.body, raw) : raw;
+        }
+        const result = await handler({ req, url, db, actor, params, query, body } as never);
+        response = shapeResponse(spec, url, result);
+      } else {
+        let body: unknown = undefined;
+        if (write && req.method !== "DELETE") {
+          const raw = await readJson(req);
+          body = options.body ? parseInput(options.body, raw) : raw;
+        }
+        const result = await handler({ req, db, actor, body, params: rawParams } as never);
+        response = result instanceof Response ? result : Response.json(result);
       }
-      const rawParams = (await context?.params) ?? {};
-      const params = Object.fromEntries(Object.entries(rawParams).map(([k, v]) => [k, Array.isArray(v) ? v.join("/") : v]));
-      const result = await handler({ req, db, actor: actor as never, body: body as never, params });
-      const response = result instanceof Response ? result : Response.json(result);
       status = response.status;
       return response;
     } catch (err) {
@@ -103,4 +152,6 @@ export function withApi<B extends z.ZodType | undefined = undefined, R extends R
       if (process.env.STRATA_LOG_REQUESTS !== "0") console.log(`[api] ${req.method} ${new URL(req.url).pathname} ${status} ${Date.now() - started}ms`);
     }
   };
+  if (spec) wrapped.spec = spec;
+  return wrapped;
 }

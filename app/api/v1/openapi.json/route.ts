@@ -1,8 +1,7 @@
-import { openApiDocument } from "@/lib/openapi";
-import { config } from "@/lib/config";
+import { withApi } from "@/lib/api/with-api";
+import { openApiDocument } from "@/lib/api/openapi";
+import * as routes from "@/lib/api/routes/account";
 
 export const dynamic = "force-dynamic";
 
-export function GET() {
-  return Response.json(openApiDocument(config.publicUrl));
-}
+export const GET = withApi(routes.openapi, async () => Response.json(openApiDocument()));
