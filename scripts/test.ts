@@ -1,9 +1,11 @@
 // `npm test`: unit and integration tests (vitest, real PostgreSQL, dockerd and registry), then browser tests
 // (Playwright on Debian's Chromium) and boot tests (QEMU) against the real web server and worker. Stops everything it
-// started. `npm test -- unit`, `integration`, `browser`, `boot` or `typecheck` run only those suites.
+// started. `npm test -- unit`, `integration`, `browser`, `boot` or `typecheck` run only those suites; `typecheck` runs
+// ESLint too (`lint` runs ESLint alone).
 import fs from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
+import { ESLint } from "eslint";
 import { createDb } from "@/lib/db";
 import { prepareDatabase } from "@/lib/db/prepare";
 import { ensureAdmin } from "@/lib/auth/seed-admin";
@@ -28,6 +30,8 @@ export const E2E = {
   dataDir: path.resolve(".data/test/e2e"),
   adminEmail: "admin@strata.test",
   adminPassword: "Admin-Test-Password-1",
+  // playwright/oidc.spec.ts runs an OpenID Connect provider (oidc-provider) here while its tests run.
+  oidcPort: 3597,
 };
 
 /** Machine-readable reports of each suite, read back for the recap at the end. */
@@ -69,6 +73,10 @@ function failedTests(report: unknown): Array<{ name: string; message: string }> 
     for (const child of suite.suites ?? []) walk(child);
   };
   for (const suite of (r.suites ?? []) as PwSuite[]) walk(suite);
+  // ESLint: an array of files with their findings.
+  if (Array.isArray(report))
+    for (const file of report as ESLint.LintResult[])
+      for (const m of file.messages) out.push({ name: `${path.relative(process.cwd(), file.filePath)}:${m.line}:${m.column} ${m.ruleId ?? ""}`, message: m.message });
   return out;
 }
 
@@ -93,6 +101,18 @@ function run(cmd: string, cmdArgs: string[], env: NodeJS.ProcessEnv): Promise<nu
     const child = spawn(cmd, cmdArgs, { stdio: "inherit", env });
     child.on("exit", (code) => resolve(code ?? 1));
   });
+}
+
+/** ESLint over the project (eslint.config.mjs): prints its findings and keeps them for the recap; any finding, a
+ * warning too, fails the run. */
+async function lint(): Promise<number> {
+  const eslint = new ESLint({ cwd: process.cwd() });
+  const results = await eslint.lintFiles(["."]);
+  const text = await (await eslint.loadFormatter("stylish")).format(results);
+  if (text) console.log(text);
+  const withFindings = results.filter((r) => r.messages.length > 0);
+  fs.writeFileSync(path.join(REPORTS, "lint.json"), JSON.stringify(withFindings));
+  return withFindings.length === 0 ? 0 : 1;
 }
 
 async function startStack(): Promise<Record<string, string>> {
@@ -130,6 +150,13 @@ async function startPortal(stackEnv: Record<string, string>): Promise<NodeJS.Pro
     NEXTAUTH_URL: baseUrl,
     STRATA_ADMIN_EMAIL: E2E.adminEmail,
     STRATA_LOG_REQUESTS: "0",
+    // Single sign-on against the provider playwright/oidc.spec.ts starts (the sign-in page offers it to every spec).
+    OIDC_ISSUER: `http://127.0.0.1:${E2E.oidcPort}`,
+    OIDC_CLIENT_ID: "strata-e2e",
+    OIDC_CLIENT_SECRET: "strata-e2e-client-secret-0123456789",
+    OIDC_NAME: "Test IdP",
+    // Every spec signs up from 127.0.0.1; the limit itself is tested in lib/auth/auth.int.test.ts.
+    STRATA_SIGN_UP_MAX_PER_ADDRESS: "1000",
     // Virtual machines of the boot test reach this host as 10.0.2.2 (QEMU user-mode networking).
     TLS_HOSTS: "10.0.2.2",
   };
@@ -154,7 +181,9 @@ async function main(): Promise<number> {
   fs.rmSync(REPORTS, { recursive: true, force: true });
   fs.mkdirSync(REPORTS, { recursive: true });
   if (only("typecheck") && (await run("node_modules/.bin/tsc", ["--noEmit", "-p", "."], process.env)) !== 0) failures.push("typecheck");
-  const stackEnv = await startStack();
+  if ((only("typecheck") || only("lint")) && (await lint()) !== 0) failures.push("lint");
+  // `npm test -- typecheck` or `lint` needs no database, dockerd or registry.
+  const stackEnv = ["unit", "integration", "browser", "boot"].some((suite) => only(suite)) ? await startStack() : {};
   const env = { ...process.env, ...stackEnv };
   if (only("unit") && (await run("node_modules/.bin/vitest", vitestArgs("unit"), env)) !== 0) failures.push("unit");
   if (only("integration") && (await run("node_modules/.bin/vitest", vitestArgs("integration"), env)) !== 0) failures.push("integration");

@@ -2,7 +2,7 @@
 
 // The base packages of a flavour in the editor: which the flavour keeps, which it leaves out, what requires each,
 // and why a package cannot be left out. Changes join the editor's unsaved changes; "Save revision" keeps them.
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { essentialReason } from "@/lib/manifest/essential";
 import { exclusionProblems } from "@/lib/flavours/kept-packages";
 import { Badge } from "../ui/controls";
@@ -26,10 +26,13 @@ export function BasePackages({ base, layers, excluded, savedExcluded, serverProb
   const [refusal, setRefusal] = useState<{ id: string; message: string } | null>(null);
   // Open from the start when the flavour leaves something out; the user's own toggle wins afterwards.
   const [open, setOpen] = useState(excluded.length > 0);
+  // Opens when the server reports problems (adjusted while rendering, as React advises, rather than in an effect).
   const hasServerProblems = serverProblems.size > 0;
-  useEffect(() => {
+  const [hadServerProblems, setHadServerProblems] = useState(false);
+  if (hasServerProblems !== hadServerProblems) {
+    setHadServerProblems(hasServerProblems);
     if (hasServerProblems) setOpen(true);
-  }, [hasServerProblems]);
+  }
   const out = new Set(excluded);
   const kept = base.packages.filter((p) => !out.has(idOf(p)));
   // Problems of the choice as it stands (a layer added since may require a left-out package), on the left-out package.

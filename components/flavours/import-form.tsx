@@ -25,12 +25,6 @@ export function ImportForm() {
   const hydrated = useHydrated();
   const fileInput = useRef<HTMLInputElement>(null);
 
-  // A file chosen before the page finished loading has no change event React saw; pick it up now.
-  useEffect(() => {
-    const early = fileInput.current?.files?.[0];
-    if (early) load(early, fileInput.current!);
-  }, []);
-
   function choose(event: ChangeEvent<HTMLInputElement>) {
     const file = event.target.files?.[0];
     if (file) load(file, event.target);
@@ -46,6 +40,12 @@ export function ImportForm() {
       setYaml(await file.text());
     }
   }
+
+  // A file chosen before the page finished loading has no change event React saw; pick it up now.
+  useEffect(() => {
+    const early = fileInput.current?.files?.[0];
+    if (early) load(early, fileInput.current!);
+  }, []);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();

@@ -36,10 +36,7 @@ export function FileList({ flavourId, number, category, name, initial }: { flavo
     const q = filter.trim();
     // Any answer still on its way is for other text now (typing "a" and deleting it again must not show "a"'s files).
     const request = ++latest.current;
-    if (q === page.q) {
-      setPending((current) => (current === "filter" ? null : current));
-      return;
-    }
+    if (q === page.q) return;
     const timer = setTimeout(() => {
       setPending("filter");
       setError(null);
@@ -82,7 +79,11 @@ export function FileList({ flavourId, number, category, name, initial }: { flavo
         label="Filter files"
         type="search"
         value={filter}
-        onChange={(e) => setFilter(e.target.value)}
+        onChange={(e) => {
+          setFilter(e.target.value);
+          // Back to the text on show: the filtering under way is dropped (the effect ignores its answer).
+          if (e.target.value.trim() === page.q) setPending((current) => (current === "filter" ? null : current));
+        }}
         placeholder="part of a path, e.g. /usr/bin/"
         autoComplete="off"
         spellCheck={false}

@@ -72,15 +72,17 @@ export async function pullImage(opts: PullOptions): Promise<PulledImage> {
   // getManifest checks the bytes against a digest reference, so from here on everything hangs off verified bytes.
   const top = await client.getManifest(ref.repository, wanted);
   let manifest: FetchedManifest = top;
-  if (INDEX_TYPES.includes(top.mediaType) || Array.isArray(top.manifest?.manifests)) {
-    const entry = pickPlatform(top.manifest.manifests as Descriptor[], `${name}@${top.digest}`);
+  const index = top.manifest as { manifests?: unknown } | null;
+  if (INDEX_TYPES.includes(top.mediaType) || Array.isArray(index?.manifests)) {
+    const entry = pickPlatform(index?.manifests as Descriptor[], `${name}@${top.digest}`);
     manifest = await client.getManifest(ref.repository, entry.digest);
   }
   if (!IMAGE_MANIFEST_TYPES.includes(manifest.mediaType)) {
     throw new Error(`${name}@${manifest.digest} is a ${manifest.mediaType || "manifest without a media type"}, not an image manifest`);
   }
-  const config = manifest.manifest.config as Descriptor | undefined;
-  const layers = (manifest.manifest.layers ?? []) as Descriptor[];
+  const image = manifest.manifest as { config?: Descriptor; layers?: Descriptor[] } | null;
+  const config = image?.config;
+  const layers = image?.layers ?? [];
   if (!config?.digest) throw new Error(`the image manifest ${name}@${manifest.digest} names no config`);
   if (!Array.isArray(layers) || layers.length === 0) throw new Error(`the image manifest ${name}@${manifest.digest} has no layers`);
   // Refuses zstd and unknown layer types before anything is downloaded or written.

@@ -104,7 +104,7 @@ describe("a build from scratch", () => {
       const key = pkg.cacheKey!;
       expect(await findImageByCacheKey(docker, key), pkg.packageId).toBe(scratch.images[i]);
       const shared = await deps().registry.getManifest("strata-cache", key);
-      expect(shared.manifest.config.digest, pkg.packageId).toBe(scratch.images[i]);
+      expect((shared.manifest as { config: { digest: string } }).config.digest, pkg.packageId).toBe(scratch.images[i]);
       expect(store.loadIndex<{ digest: string }>(key)?.digest, pkg.packageId).toBe(pkg.artefact!.digest);
     }
 

@@ -32,7 +32,6 @@ export const DISK_MEDIA_TYPES: Record<DiskFormat, string> = {
   qcow2: "application/vnd.strata.disk.qcow2.v1",
 };
 export const DISK_ARTIFACT_TYPE = "application/vnd.strata.disk-image.v1+json";
-const OUTPUT_NAMES: Record<DiskFormat, string> = { raw: "disk.raw", qcow2: "disk.qcow2" };
 const LABEL_DISK_IMAGE = "strata.disk-image";
 const HEARTBEAT_MS = 5_000;
 /** A running disk image whose heartbeat is older than this lost its worker. */

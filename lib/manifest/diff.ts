@@ -78,7 +78,10 @@ export function sequenceDiff(a: string[], b: string[]): DiffLine[] {
   while (start < a.length && start < b.length && a[start] === b[start]) start++;
   let endA = a.length;
   let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) endA--, endB--;
+  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
+    endA--;
+    endB--;
+  }
 
   const same = (lines: string[]) => lines.map((text): DiffLine => ({ kind: "same", text }));
   const middle = myers(interned(a.slice(start, endA), b.slice(start, endB)), a.slice(start, endA), b.slice(start, endB));
@@ -117,7 +120,10 @@ function myers([a, b]: [Int32Array, Int32Array], linesA: string[], linesB: strin
     for (let k = -d; k <= d; k += 2) {
       let x = k === -d || (k !== d && v[offset + k - 1] < v[offset + k + 1]) ? v[offset + k + 1] : v[offset + k - 1] + 1;
       let y = x - k;
-      while (x < n && y < m && a[x] === b[y]) x++, y++;
+      while (x < n && y < m && a[x] === b[y]) {
+        x++;
+        y++;
+      }
       v[offset + k] = x;
       if (x >= n && y >= m) return backtrack(trace, linesA, linesB);
     }
@@ -136,7 +142,10 @@ function backtrack(trace: Snapshot[], a: string[], b: string[]): DiffLine[] {
     const prevK = k === -d || (k !== d && at(k - 1) < at(k + 1)) ? k + 1 : k - 1;
     const prevX = at(prevK);
     const prevY = prevX - prevK;
-    while (x > prevX && y > prevY) out.push({ kind: "same", text: a[--x] }), y--;
+    while (x > prevX && y > prevY) {
+      out.push({ kind: "same", text: a[--x] });
+      y--;
+    }
     if (d > 0) {
       if (x === prevX) out.push({ kind: "add", text: b[--y] });
       else out.push({ kind: "del", text: a[--x] });

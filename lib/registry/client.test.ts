@@ -169,7 +169,7 @@ describe("RegistryClient against a token-auth registry stand-in", () => {
     const fetched = await client.getManifest("acme/os", "1.0");
     expect(fetched).toMatchObject({ digest, mediaType: OCI_MANIFEST });
     expect(fetched.bytes.equals(manifest)).toBe(true);
-    expect(fetched.manifest.layers[0].digest).toBe(sha256(layer));
+    expect((fetched.manifest as { layers: Array<{ digest: string }> }).layers[0].digest).toBe(sha256(layer));
     expect(await client.headManifest("acme/os", digest)).toEqual({ digest, mediaType: OCI_MANIFEST, size: manifest.length });
     expect((await client.getBlob("acme/os", sha256(layer))).toString()).toBe("layer bytes");
 

@@ -45,8 +45,9 @@ export interface FetchedManifest {
   mediaType: string;
   /** The manifest exactly as stored: its digest is over these bytes, not over re-serialised JSON. */
   bytes: Buffer;
-  /** The parsed JSON; its shape depends on mediaType (image manifest or index). */
-  manifest: any;
+  /** The parsed JSON, not checked against a schema: its shape depends on mediaType (image manifest or index), so a
+   * caller checks the fields it reads. */
+  manifest: unknown;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;

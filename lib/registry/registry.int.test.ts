@@ -121,8 +121,8 @@ describe("RegistryClient against docker-registry with htpasswd", () => {
     const fetched = await client.getManifest("strata-test/engine", tag);
     expect(fetched.digest).toBe(pushed);
     expect(fetched.mediaType).toBe("application/vnd.docker.distribution.manifest.v2+json");
-    const layerDigest = fetched.manifest.layers[0].digest as string;
-    expect((await client.headBlob("strata-test/engine", layerDigest))?.size).toBe(fetched.manifest.layers[0].size);
+    const [layer] = (fetched.manifest as { layers: Array<{ digest: string; size: number }> }).layers;
+    expect((await client.headBlob("strata-test/engine", layer.digest))?.size).toBe(layer.size);
   });
 
   it("refuses an engine push without credentials, inside the 200 progress stream", async () => {

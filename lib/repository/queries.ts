@@ -272,7 +272,6 @@ export async function searchRevisionFiles(db: DbOrTx, actor: Actor, flavourId: s
   const literal = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
   const named = basename ? sql`when f.path like ${`%/${literal(basename)}`} then 1` : sql``;
   const rank = sql`(case when f.path = ${q} then 0 ${named} else 2 end)`;
-  const digests = sql.join([...shippers.keys()].map((d) => sql`${d}`), sql`, `);
   // One query an artefact, run side by side, each for one digest: the planner then sizes each from its own
   // statistics and reads only that artefact's rows (the primary key), or one pass over the table when the artefact is
   // most of it. A single join over all digests (or a LATERAL) gets one plan for all of them and, once the table's

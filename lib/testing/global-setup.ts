@@ -1,6 +1,5 @@
 // vitest globalSetup of the integration project: a real embedded PostgreSQL, fresh for this run, with the migrations applied.
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
 import { startEmbeddedPostgres } from "../../scripts/dev-stack/postgres";
