@@ -41,6 +41,32 @@ test.describe("signed out", () => {
     await expect(pageAlert(page)).toContainText("already exists");
   });
 
+  test("after signing in, only pages of this site are followed", async ({ page }) => {
+    const email = uniqueEmail("redirect");
+    await signUpInBrowser(page, { email, organisation: "Redirect Ltd" });
+    await signOutInBrowser(page);
+    for (const [callbackUrl, expected] of [
+      ["//evil.example", /^https:\/\/localhost:\d+\/dashboard$/],
+      ["/\\evil.example", /^https:\/\/localhost:\d+\/dashboard$/],
+      ["https://evil.example/", /^https:\/\/localhost:\d+\/dashboard$/],
+      ["/settings/tokens", /^https:\/\/localhost:\d+\/settings\/tokens$/],
+    ] as const) {
+      await page.goto(`/sign-in?callbackUrl=${encodeURIComponent(callbackUrl)}`);
+      await page.getByLabel("E-mail").fill(email);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
+      await expect(page).toHaveURL(expected);
+      await signOutInBrowser(page);
+    }
+  });
+
+  test("the sign-in page shows its own messages for error codes, never text from the link", async ({ page }) => {
+    await page.goto("/sign-in?error=Your+account+is+suspended.+Call+%2B1-555-0100");
+    await expect(pageAlert(page)).toHaveText("Sign-in failed. Try again, or sign in with your password.");
+    await page.goto("/sign-in?error=OidcUnverified");
+    await expect(pageAlert(page)).toContainText("has not verified this e-mail address");
+  });
+
   test("the admin signs in and sees every organisation", async ({ page }) => {
     await signInInBrowser(page, process.env.E2E_ADMIN_EMAIL!, process.env.E2E_ADMIN_PASSWORD!);
     await expect(page).toHaveURL(/\/dashboard$/);

@@ -4,13 +4,14 @@ import { redirect } from "next/navigation";
 import { AuthShell } from "@/components/auth/auth-shell";
 import { SignInForm } from "@/components/auth/sign-in-form";
 import { currentActor } from "@/lib/auth/current";
+import { oidcDisplayName } from "@/lib/auth/next-auth";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Sign in" };
 
 export default async function SignInPage() {
   if (await currentActor()) redirect("/dashboard");
-  const oidcName = process.env.OIDC_ISSUER ? process.env.OIDC_NAME || "single sign-on" : undefined;
+  const oidcName = oidcDisplayName();
   return (
     <AuthShell
       title="Sign in to Strata"

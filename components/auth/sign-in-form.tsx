@@ -7,11 +7,16 @@ import { Alert } from "../ui/alert";
 import { Button } from "../ui/button";
 import { Field } from "../ui/field";
 import { useHydrated } from "../ui/use-hydrated";
+import { safeCallbackPath } from "@/lib/auth/callback-url";
+import { signInErrorMessage } from "@/lib/auth/sign-in-errors";
 
 export function SignInForm({ oidcName }: { oidcName?: string }) {
   const router = useRouter();
   const params = useSearchParams();
-  const [error, setError] = useState<string | null>(params.get("error") && params.get("error") !== "CredentialsSignin" ? params.get("error") : null);
+  // Error codes from the URL map to messages written here; the URL's text itself is never shown.
+  const [error, setError] = useState<string | null>(signInErrorMessage(params.get("error")));
+  // Where to go next: a path on this site only (a link's callbackUrl could name another one).
+  const next = safeCallbackPath(params.get("callbackUrl"), { origin: typeof window === "undefined" ? undefined : window.location.origin });
   const [pending, setPending] = useState(false);
   const hydrated = useHydrated();
 
@@ -26,8 +31,7 @@ export function SignInForm({ oidcName }: { oidcName?: string }) {
       setError(!result || result.error === "CredentialsSignin" ? "Wrong e-mail or password." : result.error);
       return;
     }
-    const next = params.get("callbackUrl");
-    router.push(next && next.startsWith("/") ? next : "/dashboard");
+    router.push(next);
     router.refresh();
   }
 
@@ -42,8 +46,8 @@ export function SignInForm({ oidcName }: { oidcName?: string }) {
         {pending ? "Signing in…" : "Sign in"}
       </Button>
       {oidcName && (
-        <Button type="button" variant="secondary" className="w-full" onClick={() => signIn("oidc", { callbackUrl: "/dashboard" })}>
-          Sign in with {oidcName}
+        <Button type="button" variant="secondary" className="w-full" onClick={() => signIn("oidc", { callbackUrl: next })}>
+          Continue with {oidcName}
         </Button>
       )}
     </form>

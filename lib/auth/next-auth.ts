@@ -1,34 +1,29 @@
 // next-auth configuration: credentials (argon2id hashes in our users table) and an optional OIDC provider, JWT sessions.
 import type { NextAuthOptions, User as NextAuthUser } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
-import { eq } from "drizzle-orm";
 import { getDb } from "../db";
-import { orgs, users } from "../db/schema";
 import { authSecret, config } from "../config";
 import { DomainError } from "../errors";
+import { safeCallbackPath } from "./callback-url";
+import { clientAddress } from "./client-address";
+import { userForOidcIdentity } from "./oidc";
 import { checkCredentials } from "./sign-in";
-import { slugify } from "./sign-up";
 
-function clientAddress(headers: Record<string, unknown> | undefined): string {
-  // The web server sets x-forwarded-for from the socket unless TRUST_PROXY is on, so this cannot be spoofed by default.
-  const forwarded = headers?.["x-forwarded-for"];
-  const first = (Array.isArray(forwarded) ? forwarded[0] : String(forwarded ?? "")).split(",")[0]?.trim();
-  return first || "unknown";
-}
+const oidcIssuer = () => process.env.OIDC_ISSUER?.trim().replace(/\/$/, "") || null;
 
 function oidcProvider(): NextAuthOptions["providers"][number] | null {
-  const issuer = process.env.OIDC_ISSUER;
+  const issuer = oidcIssuer();
   if (!issuer || !process.env.OIDC_CLIENT_ID || !process.env.OIDC_CLIENT_SECRET) return null;
   return {
     id: "oidc",
     name: process.env.OIDC_NAME || "Single sign-on",
     type: "oauth",
-    wellKnown: `${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`,
+    wellKnown: `${issuer}/.well-known/openid-configuration`,
     clientId: process.env.OIDC_CLIENT_ID,
     clientSecret: process.env.OIDC_CLIENT_SECRET,
     authorization: { params: { scope: "openid email profile" } },
     idToken: true,
-    checks: ["pkce", "state"],
+    checks: ["pkce", "state", "nonce"],
     profile(profile: { sub: string; email?: string; name?: string }) {
       return { id: profile.sub, email: profile.email?.toLowerCase() ?? null, name: profile.name ?? profile.email ?? profile.sub };
     },
@@ -36,21 +31,8 @@ function oidcProvider(): NextAuthOptions["providers"][number] | null {
 }
 
 export const oidcEnabled = () => oidcProvider() !== null;
-
-/** First OIDC sign-in of an e-mail creates its own organisation, like a sign-up. */
-async function userIdForOidc(email: string, name: string): Promise<string> {
-  const db = getDb();
-  const [existing] = await db.select({ id: users.id }).from(users).where(eq(users.email, email));
-  if (existing) return existing.id;
-  return db.transaction(async (tx) => {
-    const [org] = await tx
-      .insert(orgs)
-      .values({ name: `${name}'s organisation`, slug: `${slugify(email.split("@")[0] ?? "org")}-${Math.random().toString(36).slice(2, 6)}` })
-      .returning();
-    const [user] = await tx.insert(users).values({ orgId: org.id, email, name, role: "customer" }).returning();
-    return user.id;
-  });
-}
+/** The name on the sign-in page's single sign-on button, or undefined when OIDC is not configured. */
+export const oidcDisplayName = () => (oidcEnabled() ? process.env.OIDC_NAME || "single sign-on" : undefined);
 
 export function authOptions(): NextAuthOptions {
   const providers: NextAuthOptions["providers"] = [
@@ -78,15 +60,29 @@ export function authOptions(): NextAuthOptions {
     secret: authSecret(),
     session: { strategy: "jwt", maxAge: 7 * 24 * 3600 },
     useSecureCookies: config.publicUrl.startsWith("https://"),
-    pages: { signIn: "/sign-in" },
+    // next-auth's own errors (provider unreachable, a refused callback) land on the sign-in page with a code it knows.
+    pages: { signIn: "/sign-in", error: "/sign-in" },
     providers,
     callbacks: {
-      async signIn({ user, account }) {
+      async signIn({ user, account, profile }) {
         if (account?.provider === "oidc") {
-          if (!user.email) return "/sign-in?error=OIDC+account+has+no+e-mail";
-          user.id = await userIdForOidc(user.email, user.name ?? user.email);
+          // The raw claims of the ID token, checked by openid-client (signature, issuer, audience, nonce).
+          const claims = (profile ?? {}) as { iss?: unknown; sub?: unknown; email?: unknown; email_verified?: unknown; name?: unknown };
+          const outcome = await userForOidcIdentity(getDb(), {
+            issuer: typeof claims.iss === "string" ? claims.iss : oidcIssuer()!,
+            subject: typeof claims.sub === "string" ? claims.sub : account.providerAccountId,
+            email: typeof claims.email === "string" ? claims.email : null,
+            emailVerified: claims.email_verified,
+            name: typeof claims.name === "string" ? claims.name : null,
+          });
+          if (!outcome.ok) return `/sign-in?error=${outcome.code}`;
+          user.id = outcome.userId;
         }
         return true;
+      },
+      async redirect({ url, baseUrl }) {
+        // Only pages of this site, whatever callbackUrl a link carried.
+        return `${baseUrl}${safeCallbackPath(url, { origin: baseUrl })}`;
       },
       async jwt({ token, user }) {
         // Only the user id goes into the token; role and organisation are read fresh on every request.

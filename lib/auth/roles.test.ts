@@ -7,6 +7,7 @@ const actor = (role: "admin" | "customer", orgId = "org-a"): Actor => ({
   user: { id: "u", email: "u@example.com", name: "U", role },
   org: { id: orgId, name: "A", slug: "a" },
   via: "session",
+  scopes: role === "admin" ? ["read", "write", "admin"] : ["read", "write"],
 });
 
 describe("roles", () => {

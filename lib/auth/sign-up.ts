@@ -3,9 +3,11 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import type { DbOrTx } from "../db";
 import { auditLog, orgs, users } from "../db/schema";
-import { ConflictError, ValidationError } from "../errors";
+import { config } from "../config";
+import { ConflictError, RateLimitedError, ValidationError } from "../errors";
 import { parseInput } from "../validation";
 import { hashPassword, passwordWeakness } from "./password";
+import { takeAttempt, tryAgainIn } from "./rate-limit";
 
 export const EmailSchema = z
   .string()
@@ -35,7 +37,7 @@ export function slugify(name: string): string {
   return slug || "org";
 }
 
-async function uniqueSlug(db: DbOrTx, name: string): Promise<string> {
+export async function uniqueSlug(db: DbOrTx, name: string): Promise<string> {
   const base = slugify(name);
   for (let i = 0; i < 20; i++) {
     const candidate = i === 0 ? base : `${base}-${Math.random().toString(36).slice(2, 6)}`;
@@ -45,7 +47,16 @@ async function uniqueSlug(db: DbOrTx, name: string): Promise<string> {
   throw new ConflictError("Could not find a free organisation slug; choose another organisation name.");
 }
 
-export async function signUp(db: DbOrTx, input: unknown): Promise<{ userId: string; orgId: string; orgSlug: string }> {
+/**
+ * Creates the organisation and its first customer. `address` (the client's, for the public route) is held to
+ * STRATA_SIGN_UP_MAX_PER_ADDRESS sign-ups an hour, counted before any work is done.
+ */
+export async function signUp(db: DbOrTx, input: unknown, opts: { address?: string } = {}): Promise<{ userId: string; orgId: string; orgSlug: string }> {
+  if (opts.address !== undefined) {
+    const limit = config.signUp;
+    const taken = await takeAttempt(db, `sign-up-address:${opts.address}`, { kind: "window", max: limit.maxPerAddress, windowSeconds: limit.windowSeconds });
+    if (!taken.ok) throw new RateLimitedError(`Too many sign-ups from your network. ${tryAgainIn(taken.retryAfterSeconds)}`, taken.retryAfterSeconds);
+  }
   const data = parseInput(SignUpInput, input);
   const weakness = passwordWeakness(data.password, data.email);
   if (weakness) throw new ValidationError(`password: ${weakness}`, { issues: [{ path: "password", message: weakness }] });
