@@ -14,6 +14,9 @@ export default defineConfig({
   reporter: [["list"]],
   use: {
     baseURL,
+    // API calls made with the signed-in session (page.request) say where they come from, as the portal's own fetches
+    // do: the API refuses cookie-signed writes without a same-origin Origin (CSRF).
+    extraHTTPHeaders: { origin: new URL(baseURL).origin },
     ignoreHTTPSErrors: true,
     trace: "retain-on-failure",
     screenshot: "only-on-failure",

@@ -34,9 +34,13 @@ export const config = {
   get port() {
     return int(process.env.PORT, 3443);
   },
-  /** Optional plain-HTTP port for local development; 0 disables it. */
+  /** Optional plain-HTTP port for local development and scripts on this machine; 0 disables it. */
   get httpPort() {
     return int(process.env.HTTP_PORT, 3080);
+  },
+  /** Where plain HTTP listens: loopback unless HTTP_HOST says otherwise and HTTP_ALLOW_NETWORK=1 accepts clear text on a network. */
+  get httpHost() {
+    return plainHttpHost();
   },
   get embeddedPgPort() {
     return int(process.env.STRATA_PG_PORT, 54329);
@@ -85,13 +89,64 @@ export const config = {
   get cacheMaxAgeDays() {
     return wholeSetting("STRATA_CACHE_MAX_AGE_DAYS", 14, 1);
   },
-  /** Failed sign-ins allowed per account and per address in the window before sign-in is refused. */
-  signIn: {
-    windowSeconds: 15 * 60,
-    maxPerAccount: 5,
-    maxPerAddress: 20,
+  /**
+   * Sign-in limits. Per account: `freeAttempts` failures, then each further attempt waits `backoffSeconds`, doubling per
+   * failure up to `backoffMaxSeconds` (a success resets it; failures are forgotten after `windowSeconds` without one).
+   * Per address: `maxPerAddress` failures in `windowSeconds`, then refused until the window ends (what stops a spray).
+   */
+  get signIn() {
+    return {
+      windowSeconds: wholeSetting("STRATA_SIGN_IN_WINDOW_S", 15 * 60, 1),
+      freeAttempts: wholeSetting("STRATA_SIGN_IN_FREE_ATTEMPTS", 5, 1),
+      backoffSeconds: wholeSetting("STRATA_SIGN_IN_BACKOFF_S", 15, 1),
+      backoffMaxSeconds: wholeSetting("STRATA_SIGN_IN_BACKOFF_MAX_S", 10 * 60, 1),
+      maxPerAddress: wholeSetting("STRATA_SIGN_IN_MAX_PER_ADDRESS", 20, 1),
+    };
+  },
+  /** Sign-ups one address may make per hour (STRATA_SIGN_UP_MAX_PER_ADDRESS, 10 by default). */
+  get signUp() {
+    return { windowSeconds: 3600, maxPerAddress: wholeSetting("STRATA_SIGN_UP_MAX_PER_ADDRESS", 10, 1) };
+  },
+  /** The longest lifetime of an API token in days (STRATA_TOKEN_MAX_DAYS, 365 by default): every token expires. */
+  get tokenMaxDays() {
+    return wholeSetting("STRATA_TOKEN_MAX_DAYS", 365, 1);
+  },
+  /**
+   * Proxies in front of the web process that add to X-Forwarded-For (TRUST_PROXY: 0/unset = none, the socket address
+   * counts; 1 = one, its entry, the rightmost, is the client; n = n proxies). The leftmost entry is never trusted.
+   */
+  get trustedProxyHops() {
+    const raw = process.env.TRUST_PROXY?.trim().toLowerCase();
+    if (raw === "true" || raw === "yes" || raw === "on") return 1;
+    if (raw === "false" || raw === "no" || raw === "off") return 0;
+    return wholeSetting("TRUST_PROXY", 0, 0);
   },
 };
+
+/** Whether an address to listen on reaches only this machine. */
+export function isLoopback(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, "");
+  if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
+  const v4 = /^(?:::ffff:)?(\d+)\.\d+\.\d+\.\d+$/.exec(h);
+  return v4 !== null && v4[1] === "127";
+}
+
+/**
+ * The plain-HTTP address (HTTP_HOST, 127.0.0.1 by default). Session cookies and API tokens cross it in clear text, so an
+ * address other machines reach is refused unless HTTP_ALLOW_NETWORK=1 says that is meant (e.g. a private test network).
+ */
+export function plainHttpHost(env: Record<string, string | undefined> = process.env): string {
+  const host = env.HTTP_HOST?.trim() || "127.0.0.1";
+  const allow = env.HTTP_ALLOW_NETWORK?.trim().toLowerCase() ?? "";
+  if (!["", "0", "1", "true", "false"].includes(allow)) throw new Error(`HTTP_ALLOW_NETWORK must be 1 or 0, got "${env.HTTP_ALLOW_NETWORK}"`);
+  if (!isLoopback(host) && allow !== "1" && allow !== "true") {
+    throw new Error(
+      `HTTP_HOST=${host} would serve plain HTTP (session cookies and API tokens in clear text) to the network. ` +
+        `Serve other machines over HTTPS (HOST=${host}), set HTTP_PORT=0 to turn plain HTTP off, or set HTTP_ALLOW_NETWORK=1 if this network is private.`,
+    );
+  }
+  return host;
+}
 
 /** Reads a secret kept in .data/, creating it (0600) on first use. */
 export function loadOrCreateSecret(file: string, make: () => string = () => crypto.randomBytes(32).toString("base64url")): string {

@@ -8,6 +8,7 @@ export type ErrorCode =
   | "not_found"
   | "conflict"
   | "rate_limited"
+  | "payload_too_large"
   | "unavailable";
 
 export class DomainError extends Error {
@@ -59,6 +60,11 @@ export class RateLimitedError extends DomainError {
   constructor(message: string, retryAfterSeconds: number) {
     super("rate_limited", 429, message);
     this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+export class PayloadTooLargeError extends DomainError {
+  constructor(message: string) {
+    super("payload_too_large", 413, message);
   }
 }
 export class UnavailableError extends DomainError {

@@ -1,4 +1,5 @@
-// Status of the parts the portal depends on, for GET /api/health and the start-up banner.
+// Status of the parts the portal depends on: the details (versions, errors) for admins, a cached one-word status for
+// GET /api/health, which anyone may ask and load balancers ask often.
 import { sql } from "drizzle-orm";
 import type { Db } from "./db";
 import { config } from "./config";
@@ -48,4 +49,33 @@ export async function checkHealth(db: Db) {
   ]);
   const status = !database.ok ? "down" : docker.ok && registry.ok ? "ok" : "degraded";
   return { status, database, docker, registry } as const;
+}
+
+export type HealthStatus = Awaited<ReturnType<typeof checkHealth>>["status"];
+
+/** The check the public status runs; an object so tests can count its calls. */
+export const healthChecks = { run: checkHealth };
+
+/** How long the public status is reused: a flood of requests costs one check per period. */
+export const PUBLIC_HEALTH_TTL_MS = 5_000;
+
+let cachedStatus: { at: number; status: Promise<HealthStatus> } | null = null;
+
+/**
+ * The one-word status for anyone: ok, degraded (Docker or the registry unreachable) or down (no database). Checked at
+ * most once per PUBLIC_HEALTH_TTL_MS; requests during a check share it.
+ */
+export function publicHealth(db: Db, now = Date.now()): Promise<HealthStatus> {
+  if (cachedStatus && now - cachedStatus.at < PUBLIC_HEALTH_TTL_MS) return cachedStatus.status;
+  const status = healthChecks.run(db).then(
+    (health) => health.status,
+    (): HealthStatus => "down",
+  );
+  cachedStatus = { at: now, status };
+  return status;
+}
+
+/** Forgets the cached public status (tests). */
+export function resetPublicHealth(): void {
+  cachedStatus = null;
 }

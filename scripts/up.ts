@@ -21,6 +21,8 @@ const supervised: Supervised[] = [];
 async function main() {
   const data = dataDir();
   fs.mkdirSync(data, { recursive: true });
+  // A plain-HTTP address on the network is refused now, not after the web server has failed to start a few times.
+  const plainHttp = config.httpPort > 0 ? `http://${config.httpHost}:${config.httpPort}` : null;
 
   // 1. Database
   let databaseUrl = process.env.DATABASE_URL;
@@ -76,7 +78,7 @@ async function main() {
     tls.caPath ? `  Local CA:  ${tls.caPath}  (trust it in your browser; devices pin it)` : "  TLS:       TLS_CERT / TLS_KEY",
     `  Admin:     ${config.adminEmail}`,
     `  Password:  ${password}${process.env.STRATA_ADMIN_PASSWORD ? "  (from STRATA_ADMIN_PASSWORD)" : `  (kept in ${path.relative(process.cwd(), path.join(data, "admin-password"))})`}`,
-    config.httpPort > 0 ? `  Plain HTTP (local development, API tokens): http://${config.host}:${config.httpPort}` : "",
+    plainHttp ? `  Plain HTTP (this machine's scripts and API tokens): ${plainHttp}` : "",
     "  Press Ctrl-C to stop everything this started.",
     "",
   ].filter((l) => l !== "");

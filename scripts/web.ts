@@ -4,7 +4,7 @@ import path from "node:path";
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import next from "next";
-import { config, dataDir } from "@/lib/config";
+import { config, dataDir, isLoopback } from "@/lib/config";
 import { prepareDatabase } from "@/lib/db/prepare";
 import { resolveDatabaseUrl } from "@/lib/db/database-url";
 import { loadOrCreateTls } from "@/lib/tls/local-ca";
@@ -17,6 +17,8 @@ import { onParentGone } from "@/lib/parent-watch";
 const log = (msg: string) => console.log(`[web] ${msg}`);
 
 async function main() {
+  // Checked before anything starts: a plain-HTTP address on the network is refused (lib/config.ts says why).
+  const httpHost = config.httpPort > 0 ? config.httpHost : null;
   const databaseUrl = resolveDatabaseUrl();
   process.env.DATABASE_URL = databaseUrl;
   process.env.NEXTAUTH_URL ??= config.publicUrl;
@@ -26,7 +28,8 @@ async function main() {
   const app = next({ dev, dir: process.cwd(), hostname: config.host, port: config.port });
   await app.prepare();
   const handle = app.getRequestHandler();
-  const trustProxy = process.env.TRUST_PROXY === "1";
+  // TRUST_PROXY=1 (or n): that many proxies in front append to X-Forwarded-For; lib/auth/client-address.ts takes their entry.
+  const trustProxy = config.trustedProxyHops > 0;
   const key = signingKey();
   log(`channel documents are signed with ${process.env.STRATA_SIGNING_KEY ? "STRATA_SIGNING_KEY" : signingKeyPath()} (public key: GET /api/device/v1/keys)`);
   // Devices poll: their API is answered here, before Next's router and its session machinery.
@@ -42,17 +45,30 @@ async function main() {
     });
   };
 
-  const tls = loadOrCreateTls(dataDir(), (process.env.TLS_HOSTS ?? "").split(",").filter(Boolean));
+  const tlsHosts = (process.env.TLS_HOSTS ?? "").split(",").filter(Boolean);
+  const tls = loadOrCreateTls(dataDir(), tlsHosts, { log });
   const servers: Array<http.Server | https.Server> = [];
   const secure = https.createServer({ key: tls.key, cert: tls.cert }, onRequest);
   await new Promise<void>((resolve, reject) => secure.once("error", reject).listen(config.port, config.host, resolve));
   servers.push(secure);
+  if (tls.caPath) {
+    // Checked daily too, so a process that runs for a year swaps in a renewed certificate before the old one ends.
+    setInterval(() => {
+      try {
+        const renewed = loadOrCreateTls(dataDir(), tlsHosts, { log });
+        if (renewed.created) secure.setSecureContext({ key: renewed.key, cert: renewed.cert });
+      } catch (err) {
+        console.error("[web] could not renew the TLS certificate:", (err as Error).message);
+      }
+    }, 24 * 3600 * 1000).unref();
+  }
   log(`listening on https://${config.host}:${config.port}${tls.caPath ? ` (local CA: ${tls.caPath})` : ""}`);
-  if (config.httpPort > 0) {
+  if (httpHost !== null) {
+    // Loopback unless HTTP_HOST and HTTP_ALLOW_NETWORK=1 say otherwise: HOST=0.0.0.0 opens HTTPS to devices, never clear text.
     const plain = http.createServer(onRequest);
-    await new Promise<void>((resolve, reject) => plain.once("error", reject).listen(config.httpPort, config.host, resolve));
+    await new Promise<void>((resolve, reject) => plain.once("error", reject).listen(config.httpPort, httpHost, resolve));
     servers.push(plain);
-    log(`plain HTTP for local development on http://${config.host}:${config.httpPort}`);
+    log(`plain HTTP for local development on http://${httpHost.includes(":") ? `[${httpHost}]` : httpHost}:${config.httpPort}${isLoopback(httpHost) ? " (this machine only)" : " — WARNING: reachable from the network in clear text (HTTP_ALLOW_NETWORK=1)"}`);
   }
   log("ready");
 

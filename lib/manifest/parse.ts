@@ -1,6 +1,6 @@
 // YAML → validated manifest, package or layer list, with every error placed at its line and field so the editor can underline it.
 import { z } from "zod";
-import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from "yaml";
+import { CST, Lexer, LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit, type Document, type Node } from "yaml";
 import {
   ManifestSchema,
   PackageDefinitionSchema,
@@ -28,7 +28,15 @@ export type PathSegment = string | number;
 /** Larger texts are refused before parsing: a manifest is a few hundred KiB, this leaves room for overlay files. */
 export const MAX_YAML_CHARS = 32 * 1024 * 1024;
 /** Aliases are legal YAML but a handful suffice; a cap stops "billion laughs" expansion. */
-const MAX_ALIAS_COUNT = 100;
+export const MAX_ALIAS_COUNT = 100;
+/**
+ * Nodes (keys, values, list items) a document may hold, counted by the lexer before anything is composed. The largest
+ * base manifest has under a thousand and a flavour's 200 layers some thousands; composing costs about 5 µs a node,
+ * and a document of 200k keys (400k nodes) would hold the web process for seconds.
+ */
+export const MAX_YAML_NODES = 50_000;
+/** Zod issues placed per document: each is located by walking the document, and nobody reads ten thousand. */
+const MAX_REPORTED_ISSUES = 50;
 
 const LayersSchema = z.array(PackageDefinitionSchema).max(200, "at most 200 layers");
 
@@ -86,11 +94,18 @@ export function parseYamlWithSchema<S extends z.ZodType>(
   if (text.length > MAX_YAML_CHARS) {
     return { ok: false, errors: [{ path: "", message: `the document is larger than ${MAX_YAML_CHARS / 1024 / 1024} MiB` }] };
   }
+  const overLimit = checkYamlSize(text);
+  if (overLimit) return { ok: false, errors: [overLimit] };
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, schema: "core", merge: false });
+  // uniqueKeys off: the library compares each new key with every earlier one (quadratic); duplicateKeys does it with a Set.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, schema: "core", merge: false });
   const source: YamlSource = { doc, lineCounter, root };
   if (doc.errors.length) {
     return { ok: false, errors: doc.errors.map((e) => ({ path: "", message: e.message, ...position(source, e.pos[0]) })) };
+  }
+  const duplicates = duplicateKeys(doc);
+  if (duplicates.length) {
+    return { ok: false, errors: duplicates.slice(0, MAX_REPORTED_ISSUES).map((d) => ({ path: "", message: `the key "${d.key}" appears more than once in this mapping; keys must be unique`, ...position(source, d.offset) })) };
   }
   if (doc.contents === null) {
     return { ok: false, errors: [{ path: "", message: `the document is empty; expected ${describeRoot(root)}`, line: 1, column: 1 }] };
@@ -103,7 +118,53 @@ export function parseYamlWithSchema<S extends z.ZodType>(
   }
   const result = schema.safeParse(data);
   if (result.success) return { ok: true, value: result.data, source };
-  return { ok: false, errors: sortIssues(result.error.issues.flatMap((issue) => zodIssue(source, schema, data, issue))) };
+  const issues = result.error.issues.slice(0, MAX_REPORTED_ISSUES).flatMap((issue) => zodIssue(source, schema, data, issue));
+  return { ok: false, errors: sortIssues(issues.slice(0, MAX_REPORTED_ISSUES)) };
+}
+
+/**
+ * Counts nodes and aliases with the lexer alone (linear, nothing composed) and refuses a document over the limits,
+ * placing the error where the limit was passed.
+ */
+export function checkYamlSize(text: string): ParseIssue | null {
+  let nodes = 0;
+  let aliases = 0;
+  let offset = 0;
+  let refused: string | null = null;
+  for (const token of new Lexer().lex(text)) {
+    const type = CST.tokenType(token);
+    // The lexer's control characters mark what follows; they are not part of the text.
+    const marker = type === "doc-mode" || type === "flow-error-end" || type === "scalar";
+    // "scalar" is the marker before every plain and block scalar; quoted ones, aliases and flow collections come bare.
+    if (type === "scalar" || type === "single-quoted-scalar" || type === "double-quoted-scalar" || type === "alias" || type === "flow-map-start" || type === "flow-seq-start") {
+      if (++nodes > MAX_YAML_NODES) refused = `the document holds more than ${MAX_YAML_NODES.toLocaleString("en")} nodes (keys, values and list items), the most Strata reads; split it or remove entries`;
+      else if (type === "alias" && ++aliases > MAX_ALIAS_COUNT) refused = `the document uses more than ${MAX_ALIAS_COUNT} aliases (*name), the most Strata reads; write the values out instead`;
+      if (refused) {
+        const before = text.slice(0, offset);
+        const line = before.split("\n").length;
+        return { path: "", message: refused, line, column: offset - before.lastIndexOf("\n") };
+      }
+    }
+    if (!marker) offset += token.length;
+  }
+  return null;
+}
+
+/** Keys repeated within one mapping, in document order: one Set per mapping, so the check is linear in the keys. */
+export function duplicateKeys(doc: Document): Array<{ key: string; offset: number }> {
+  const found: Array<{ key: string; offset: number }> = [];
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        // Keys that are collections compare by identity in YAML 1.2's core schema, so only scalars can repeat.
+        if (!isScalar(pair.key)) continue;
+        if (seen.has(pair.key.value)) found.push({ key: String(pair.key.value), offset: pair.key.range?.[0] ?? 0 });
+        else seen.add(pair.key.value);
+      }
+    },
+  });
+  return found;
 }
 
 /** Places an error at `path` (field segments from the document root) in a parsed source. */
@@ -149,7 +210,7 @@ function zodIssue(source: YamlSource, schema: z.ZodType, data: unknown, issue: Z
   const path = issue.path.map((p) => (typeof p === "number" ? p : String(p)));
   const pkg = packageAt(source.root, data, path);
   if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((key) => {
+    return issue.keys.slice(0, MAX_REPORTED_ISSUES).map((key) => {
       const keyPath = [...path, key];
       const hint = suggest(key, objectKeysAt(schema, path));
       return {
