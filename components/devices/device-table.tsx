@@ -7,7 +7,7 @@ import { shortDigest } from "../builds/format";
 import { DeviceActions, type ChannelChoice } from "./device-actions";
 import { formatAgo, formatWhen, resultTone } from "./format";
 
-export type DeviceRow = Awaited<ReturnType<typeof listDevices>>[number];
+export type DeviceRow = Awaited<ReturnType<typeof listDevices>>["devices"][number];
 
 export function DeviceTable({
   devices,

@@ -6,6 +6,7 @@ import { auditLog, orgs, users } from "../db/schema";
 import type { Actor } from "../auth/actor";
 import { orgScope } from "../auth/roles";
 import { BadRequestError } from "../errors";
+import { cursorBigintSchema, decodeCursor, toPage } from "../api/cursor";
 
 export interface AuditEntry {
   action: string;
@@ -47,15 +48,16 @@ export interface AuditRow {
 
 const ListAuditInput = z.object({
   channelId: z.uuid("channel must be a channel id").optional(),
-  before: z.coerce.number().int().positive("before must be an audit entry id").optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().optional(),
+  limit: z.coerce.number().int("limit must be a whole number from 1 to 100").min(1, "limit must be a whole number from 1 to 100").max(100, "limit must be a whole number from 1 to 100").default(50),
 });
 
-/** Newest first, keyset-paged by id; customers see their organisation's entries, admins every organisation's. */
-export async function listAudit(db: DbOrTx, actor: Actor, input: { channelId?: string; before?: number | string; limit?: number | string } = {}) {
+/** Newest first, keyset-paged by id (a bigserial: the order entries were written); customers see their organisation's entries, admins every organisation's. */
+export async function listAudit(db: DbOrTx, actor: Actor, input: { channelId?: string; cursor?: string; limit?: number | string } = {}) {
   const parsed = ListAuditInput.safeParse(input);
   if (!parsed.success) throw new BadRequestError(parsed.error.issues.map((i) => i.message).join("; "));
-  const { channelId, before, limit } = parsed.data;
+  const { channelId, cursor, limit } = parsed.data;
+  const after = decodeCursor("audit", cursor, z.tuple([cursorBigintSchema]));
   const rows = await db
     .select({
       id: auditLog.id,
@@ -71,10 +73,9 @@ export async function listAudit(db: DbOrTx, actor: Actor, input: { channelId?: s
     .from(auditLog)
     .leftJoin(users, eq(users.id, auditLog.actorUserId))
     .leftJoin(orgs, eq(orgs.id, auditLog.orgId))
-    .where(and(orgScope(actor, auditLog.orgId), channelId ? eq(auditLog.channelId, channelId) : undefined, before ? lt(auditLog.id, before) : undefined))
+    .where(and(orgScope(actor, auditLog.orgId), channelId ? eq(auditLog.channelId, channelId) : undefined, after ? lt(auditLog.id, after[0]) : undefined))
     .orderBy(desc(auditLog.id))
     .limit(limit + 1);
-  const more = rows.length > limit;
-  const entries = (more ? rows.slice(0, limit) : rows) as AuditRow[];
-  return { entries, next: more ? entries[entries.length - 1].id : null };
+  const { items, next } = toPage(rows as AuditRow[], limit, "audit", (r) => [r.id]);
+  return { entries: items, next };
 }

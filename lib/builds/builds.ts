@@ -1,8 +1,8 @@
 // Builds as customers see them: start (row + job in one transaction), cancel, retry, list, read.
-import { and, asc, count, desc, eq, gt, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, ilike, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db, DbOrTx } from "../db";
-import { artefactFiles, artefacts, auditLog, repositoryRevisions, buildLogs, buildPackages, builds, flavourRevisions, users, type Build, TERMINAL_STATUSES } from "../db/schema";
+import { artefactFiles, artefacts, auditLog, repositoryRevisions, buildLogs, buildPackages, builds, flavourRevisions, users, type Build, type BuildStatus, TERMINAL_STATUSES } from "../db/schema";
 import type { Actor } from "../auth/actor";
 import { orgScope } from "../auth/roles";
 import { ConflictError, NotFoundError, RateLimitedError } from "../errors";
@@ -17,6 +17,7 @@ import { getFlavourRow, getRevisionRow } from "../flavours/flavours";
 import { keptBasePackages } from "../flavours/kept-packages";
 import { getBaseManifest } from "../base-manifests/base-manifests";
 import { versionName } from "./version-name";
+import { afterKey, containsPattern, cursorTime, cursorTimeSchema, cursorUuidSchema, decodeCursor, pageLimit, toPage } from "../api/cursor";
 
 export const StartBuildInput = z
   .object({
@@ -171,9 +172,25 @@ export async function getBuild(db: DbOrTx, actor: Actor, id: string) {
   return { ...build, startedByUser: starter, repositoryRevision: (published?.number ?? null) as number | null, packages: packages.map((p) => ({ ...p, artefact: p.artefact?.digest ? p.artefact : null })) };
 }
 
-export async function listBuilds(db: DbOrTx, actor: Actor, flavourId: string) {
+export interface ListBuildsOptions {
+  status?: BuildStatus;
+  /** Builds of this revision number only. */
+  revision?: number;
+  /** Part of the version, e.g. "r12." or "import". */
+  q?: string;
+  /** From the previous page's `next`. */
+  cursor?: string;
+  /** 1–100, default 50. */
+  limit?: number;
+}
+
+/** A page of a flavour's builds, the newest first; `next` is the cursor of the following page. */
+export async function listBuilds(db: DbOrTx, actor: Actor, flavourId: string, opts: ListBuildsOptions = {}) {
+  const limit = pageLimit(opts.limit);
+  const after = decodeCursor("builds", opts.cursor, z.tuple([cursorTimeSchema, cursorUuidSchema]));
   const flavour = await getFlavourRow(db, actor, flavourId);
-  return db
+  const q = opts.q?.trim();
+  const rows = await db
     .select({
       id: builds.id,
       version: builds.version,
@@ -194,12 +211,24 @@ export async function listBuilds(db: DbOrTx, actor: Actor, flavourId: string) {
       startedAt: builds.startedAt,
       finishedAt: builds.finishedAt,
       startedBy: { name: users.name, email: users.email },
+      cursorAt: cursorTime(builds.createdAt),
     })
     .from(builds)
     .leftJoin(users, eq(users.id, builds.startedBy))
-    .where(eq(builds.flavourId, flavour.id))
-    .orderBy(desc(builds.createdAt))
-    .limit(100);
+    .where(
+      and(
+        eq(builds.flavourId, flavour.id),
+        opts.status ? eq(builds.status, opts.status) : undefined,
+        opts.revision !== undefined ? eq(builds.revisionNumber, opts.revision) : undefined,
+        q ? ilike(builds.version, containsPattern(q)) : undefined,
+        after ? afterKey([builds.createdAt, builds.id], after, ["timestamptz", "uuid"], true) : undefined,
+      ),
+    )
+    // (created_at, id) through builds_flavour_idx: the id breaks ties between builds started in the same instant.
+    .orderBy(desc(builds.createdAt), desc(builds.id))
+    .limit(limit + 1);
+  const { items, next } = toPage(rows, limit, "builds", (r) => [r.cursorAt, r.id]);
+  return { builds: items.map(({ cursorAt: _, ...build }) => build), next };
 }
 
 /** Queued builds are cancelled at once; a running one is asked to stop (its worker kills the container). */

@@ -521,7 +521,9 @@ describe("audit", () => {
     expect(actions).not.toContain("device.revoke");
     const paged = await call(channelAuditRoute.GET, { token, params: { id: stable.id }, query: "?limit=2" });
     expect(paged.body.entries).toHaveLength(2);
-    expect(paged.body.next).toBe(paged.body.entries[1].id);
+    // The next page starts after the last entry shown (an opaque cursor, also in the Link header).
+    const older = await call(channelAuditRoute.GET, { token, params: { id: stable.id }, query: `?limit=2&cursor=${paged.body.next}` });
+    expect(older.body.entries[0].id).toBeLessThan(paged.body.entries[1].id);
     const bad = await call(auditRoute.GET, { token, query: "?limit=0" });
     expect(bad.status).toBe(400);
   });

@@ -12,6 +12,7 @@ import { recordAudit } from "../audit/audit";
 import { getChannelRow, nextSequence } from "../channels/channels";
 import { parseImageReference } from "./image-reference";
 import { notifyDeviceChange } from "./change-feed";
+import { afterKey, cursorTime, cursorTimeSchema, cursorUuidSchema, decodeCursor, toPage } from "../api/cursor";
 
 export const DEVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._ -]*$/;
 export const deviceName = z.string().trim().min(1, "name is required").max(100, "name is at most 100 characters").regex(DEVICE_NAME, "name may hold letters, digits, space, dot, dash and underscore");
@@ -39,6 +40,8 @@ const ListDevicesInput = z.object({
   channelId: z.uuid("channel must be a channel id").optional(),
   flavourId: z.uuid("flavour must be a flavour id").optional(),
   includeRevoked: z.enum(["0", "1"]).optional(),
+  cursor: z.string().optional(),
+  limit: z.number().int().min(1, "limit is 1–100").max(100, "limit is 1–100").default(50),
 });
 
 export const deviceColumns = {
@@ -60,10 +63,12 @@ export const deviceColumns = {
   revokedAt: devices.revokedAt,
 };
 
+/** A page of the inventory, the latest registered first; `next` is the cursor of the following page. */
 export async function listDevices(db: DbOrTx, actor: Actor, input: unknown = {}) {
-  const { channelId, flavourId, includeRevoked } = parseInput(ListDevicesInput, input);
-  return db
-    .select(deviceColumns)
+  const { channelId, flavourId, includeRevoked, cursor, limit } = parseInput(ListDevicesInput, input);
+  const after = decodeCursor("devices", cursor, z.tuple([cursorTimeSchema, cursorUuidSchema]));
+  const rows = await db
+    .select({ ...deviceColumns, cursorAt: cursorTime(devices.registeredAt) })
     .from(devices)
     .innerJoin(channels, eq(channels.id, devices.channelId))
     .innerJoin(flavours, eq(flavours.id, channels.flavourId))
@@ -73,10 +78,14 @@ export async function listDevices(db: DbOrTx, actor: Actor, input: unknown = {})
         channelId ? eq(devices.channelId, channelId) : undefined,
         flavourId ? eq(channels.flavourId, flavourId) : undefined,
         includeRevoked === "1" ? undefined : isNull(devices.revokedAt),
+        after ? afterKey([devices.registeredAt, devices.id], after, ["timestamptz", "uuid"], true) : undefined,
       ),
     )
-    .orderBy(desc(devices.registeredAt))
-    .limit(1000);
+    // (registered_at, id) through devices_org_idx; the id breaks ties.
+    .orderBy(desc(devices.registeredAt), desc(devices.id))
+    .limit(limit + 1);
+  const { items, next } = toPage(rows, limit, "devices", (r) => [r.cursorAt, r.id]);
+  return { devices: items.map(({ cursorAt: _, ...device }) => device), next };
 }
 
 async function getDeviceRow(db: DbOrTx, actor: Actor, id: string, opts: { forUpdate?: boolean } = {}): Promise<Device> {

@@ -77,7 +77,7 @@ describe("saving a revision that leaves base packages out", () => {
     expect((await getFlavour(db, customer, flavour.id)).latest.excludedPackages).toEqual(["system/networking", "system/openssh"]);
     const r5 = await saveRevision(db, customer, flavour.id, { excludedPackages: [] });
     expect(ids(r5.packages)).toContain("system/openssh");
-    expect((await listRevisions(db, customer, flavour.id)).map((r) => r.excludedPackages)).toEqual([[], ["system/networking", "system/openssh"], ["system/openssh"], ["system/openssh"], []]);
+    expect((await listRevisions(db, customer, flavour.id)).revisions.map((r) => r.excludedPackages)).toEqual([[], ["system/networking", "system/openssh"], ["system/openssh"], ["system/openssh"], []]);
   });
 
   it("shows a left-out package as removed in the revision diff and the diff against the base", async () => {

@@ -89,7 +89,7 @@ describe("flavours", () => {
     expect(flavour.latest.number).toBe(1);
     expect(flavour.latest.layers).toEqual([]);
     expect(flavour.latest.base.name).toBe("strata-base");
-    expect((await listFlavours(db, customer)).map((f) => f.id)).toContain(flavour.id);
+    expect((await listFlavours(db, customer)).flavours.map((f) => f.id)).toContain(flavour.id);
   });
 
   it("saves numbered, immutable revisions and diffs them", async () => {
@@ -98,7 +98,7 @@ describe("flavours", () => {
     const r3 = await saveRevision(db, customer, flavour.id, { layers: [htop, motd], message: "add motd" });
     expect([r2.number, r3.number]).toEqual([2, 3]);
     expect((await getRevision(db, customer, flavour.id, 2)).layers.map((l) => l.name)).toEqual(["htop"]);
-    expect((await listRevisions(db, customer, flavour.id)).map((r) => r.number)).toEqual([3, 2, 1]);
+    expect((await listRevisions(db, customer, flavour.id)).revisions.map((r) => r.number)).toEqual([3, 2, 1]);
 
     const { diff } = await diffRevisions(db, customer, flavour.id, 2, 3);
     expect(diff.added.map((p) => p.name)).toEqual(["motd"]);
@@ -129,8 +129,8 @@ describe("flavours", () => {
     const renamed = await updateFlavour(db, customer, flavour.id, { name: `${flavour.name}-x`, description: "renamed" });
     expect(renamed.name).toBe(`${flavour.name}-x`);
     await updateFlavour(db, customer, flavour.id, { archived: true });
-    expect((await listFlavours(db, customer)).map((f) => f.id)).not.toContain(flavour.id);
-    expect((await listFlavours(db, customer, { archived: true })).map((f) => f.id)).toContain(flavour.id);
+    expect((await listFlavours(db, customer)).flavours.map((f) => f.id)).not.toContain(flavour.id);
+    expect((await listFlavours(db, customer, { archived: true })).flavours.map((f) => f.id)).toContain(flavour.id);
     await expect(saveRevision(db, customer, flavour.id, { layers: [htop] })).rejects.toThrow(/archived/);
     await updateFlavour(db, customer, flavour.id, { archived: false });
     await expect(saveRevision(db, customer, flavour.id, { layers: [htop] })).resolves.toMatchObject({ number: 2 });
@@ -180,7 +180,7 @@ describe("organisation scoping", () => {
     await expect(updateFlavour(db, customer, theirs.id, { name: "stolen" })).rejects.toBeInstanceOf(NotFoundError);
     await expect(diffRevisions(db, customer, theirs.id, "base", 1)).rejects.toBeInstanceOf(NotFoundError);
     await expect(exportRevisionYaml(db, customer, theirs.id, 1)).rejects.toBeInstanceOf(NotFoundError);
-    expect((await listFlavours(db, customer)).map((f) => f.id)).not.toContain(theirs.id);
+    expect((await listFlavours(db, customer)).flavours.map((f) => f.id)).not.toContain(theirs.id);
     expect(await rowCounts()).toEqual(before);
     // Admins see every organisation's flavours.
     await expect(getFlavour(db, admin, theirs.id)).resolves.toMatchObject({ id: theirs.id });

@@ -1,5 +1,5 @@
 // Flavours: forks of a base-manifest version owned by an organisation, with append-only numbered revisions.
-import { and, desc, eq, isNotNull, isNull, ne, or, sql } from "drizzle-orm";
+import { and, desc, eq, ilike, isNotNull, isNull, lt, ne, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db, DbOrTx } from "../db";
 import { auditLog, baseManifests, channels, flavourRevisions, flavours, orgs, type BaseManifest, type Flavour, type FlavourRevision } from "../db/schema";
@@ -14,6 +14,7 @@ import { validateExclusions, validateLayers } from "./validate-layers";
 import { revisionPackages } from "./kept-packages";
 import { DEFAULT_CHANNELS } from "../channels/defaults";
 import { SCRATCH_REBUILD_DAYS } from "./limits";
+import { afterKey, containsPattern, cursorIntSchema, cursorTime, cursorTimeSchema, cursorUuidSchema, decodeCursor, pageLimit, toPage } from "../api/cursor";
 
 export const FlavourNameSchema = z
   .string()
@@ -135,11 +136,26 @@ export interface FlavourSummary {
   archivedAt: Date | null;
   /** Where the flavour's OS images are pushed (<org>/<name it was made with>); a rename does not move it. */
   imageRepository: string;
+  scratchRebuildDays: number | null;
+  nextScratchRebuildAt: Date | null;
   latestRevision: number;
   base: { id: string; name: string; version: string };
 }
 
-export async function listFlavours(db: DbOrTx, actor: Actor, opts: { archived?: boolean } = {}): Promise<FlavourSummary[]> {
+export interface ListFlavoursOptions {
+  archived?: boolean;
+  /** Part of the name, any case. */
+  q?: string;
+  /** From the previous page's `next`. */
+  cursor?: string;
+  /** 1–100, default 50. */
+  limit?: number;
+}
+
+/** A page of flavours, the most recently changed first; `next` is the cursor of the following page. */
+export async function listFlavours(db: DbOrTx, actor: Actor, opts: ListFlavoursOptions = {}): Promise<{ flavours: FlavourSummary[]; next: string | null }> {
+  const limit = pageLimit(opts.limit);
+  const after = decodeCursor("flavours", opts.cursor, z.tuple([cursorTimeSchema, cursorUuidSchema]));
   // The latest revision of each flavour, found per row (lateral) through the (flavour_id, number) index.
   const latest = db
     .select({ number: flavourRevisions.number, baseManifestId: flavourRevisions.baseManifestId })
@@ -148,14 +164,25 @@ export async function listFlavours(db: DbOrTx, actor: Actor, opts: { archived?: 
     .orderBy(desc(flavourRevisions.number))
     .limit(1)
     .as("latest");
+  const q = opts.q?.trim();
   const rows = await db
-    .select({ flavour: flavours, latestRevision: latest.number, base: { id: baseManifests.id, name: baseManifests.name, version: baseManifests.version } })
+    .select({ flavour: flavours, cursorAt: cursorTime(flavours.updatedAt), latestRevision: latest.number, base: { id: baseManifests.id, name: baseManifests.name, version: baseManifests.version } })
     .from(flavours)
     .innerJoinLateral(latest, sql`true`)
     .innerJoin(baseManifests, eq(baseManifests.id, latest.baseManifestId))
-    .where(and(orgScope(actor, flavours.orgId), opts.archived ? isNotNull(flavours.archivedAt) : isNull(flavours.archivedAt)))
-    .orderBy(desc(flavours.updatedAt));
-  return rows.map((r) => ({ ...pickFlavour(r.flavour), latestRevision: Number(r.latestRevision), base: r.base }));
+    .where(
+      and(
+        orgScope(actor, flavours.orgId),
+        opts.archived ? isNotNull(flavours.archivedAt) : isNull(flavours.archivedAt),
+        q ? ilike(flavours.name, containsPattern(q)) : undefined,
+        after ? afterKey([flavours.updatedAt, flavours.id], after, ["timestamptz", "uuid"], true) : undefined,
+      ),
+    )
+    // (updated_at, id): the id breaks ties, so the order is total and a cursor never skips or repeats a flavour.
+    .orderBy(desc(flavours.updatedAt), desc(flavours.id))
+    .limit(limit + 1);
+  const { items, next } = toPage(rows, limit, "flavours", (r) => [r.cursorAt, r.flavour.id]);
+  return { flavours: items.map((r) => ({ ...pickFlavour(r.flavour), latestRevision: Number(r.latestRevision), base: r.base })), next };
 }
 
 const pickFlavour = (f: Flavour) => ({
@@ -235,9 +262,12 @@ export async function getRevision(db: DbOrTx, actor: Actor, flavourId: string, n
   return revisionView(db, await getRevisionRow(db, flavour.id, number));
 }
 
-export async function listRevisions(db: DbOrTx, actor: Actor, flavourId: string) {
+/** A page of a flavour's revisions, the newest first; `next` is the cursor of the following page. */
+export async function listRevisions(db: DbOrTx, actor: Actor, flavourId: string, opts: { cursor?: string; limit?: number } = {}) {
+  const limit = pageLimit(opts.limit);
+  const after = decodeCursor("revisions", opts.cursor, z.tuple([cursorIntSchema]));
   const flavour = await getFlavourRow(db, actor, flavourId);
-  return db
+  const rows = await db
     .select({
       id: flavourRevisions.id,
       number: flavourRevisions.number,
@@ -250,8 +280,11 @@ export async function listRevisions(db: DbOrTx, actor: Actor, flavourId: string)
     })
     .from(flavourRevisions)
     .innerJoin(baseManifests, eq(baseManifests.id, flavourRevisions.baseManifestId))
-    .where(eq(flavourRevisions.flavourId, flavour.id))
-    .orderBy(desc(flavourRevisions.number));
+    .where(and(eq(flavourRevisions.flavourId, flavour.id), after ? lt(flavourRevisions.number, after[0]) : undefined))
+    .orderBy(desc(flavourRevisions.number))
+    .limit(limit + 1);
+  const { items, next } = toPage(rows, limit, "revisions", (r) => [r.number]);
+  return { revisions: items, next };
 }
 
 /** Fork: a new flavour on a base-manifest version, with revision 1 holding no layers yet. */

@@ -1,5 +1,5 @@
 // Release rows as every page and API shows them: with their channel, flavour, organisation, build and requester.
-import { eq } from "drizzle-orm";
+import { eq, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "../db";
 import { builds, channels, flavours, orgs, releases, users } from "../db/schema";
 
@@ -23,10 +23,10 @@ export const releaseColumns = {
   build: { id: builds.id, version: builds.version, kind: builds.kind, sourceReference: builds.sourceReference },
 };
 
-/** The joined query; callers add the filter (org scope included), order and limit. */
-export function selectReleases(db: DbOrTx) {
+/** The joined query; callers add the filter (org scope included), order and limit; `extra` adds columns (e.g. a cursor key). */
+export function selectReleases<E extends Record<string, SQL.Aliased | SQL>>(db: DbOrTx, extra?: E) {
   return db
-    .select(releaseColumns)
+    .select({ ...releaseColumns, ...(extra as E) })
     .from(releases)
     .innerJoin(channels, eq(channels.id, releases.channelId))
     .innerJoin(flavours, eq(flavours.id, channels.flavourId))

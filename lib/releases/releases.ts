@@ -14,6 +14,7 @@ import { getChannelRow, nextSequence } from "../channels/channels";
 import { releaseDiff } from "./diff";
 import { selectReleases } from "./queries";
 import { notifyChannelChange } from "../devices/change-feed";
+import { afterKey, cursorTime, cursorTimeSchema, decodeCursor, toPage } from "../api/cursor";
 
 const uuid = z.uuid();
 
@@ -38,6 +39,7 @@ export const ListReleasesInput = z.object({
   status: z.enum(["pending", "approved", "rejected", "decided"], "status is pending, approved, rejected or decided").optional(),
   channelId: z.uuid("channel must be a channel id").optional(),
   limit: z.coerce.number().int().min(1, "limit is 1–500").max(500, "limit is 1–500").default(500),
+  cursor: z.string().optional(),
 });
 
 /** "<registry>/<org>/<flavour>:r2.1" + digest → "<registry>/<org>/<flavour>@sha256:…": what devices pull. */
@@ -83,15 +85,29 @@ export async function requestRelease(db: DbOrTx, actor: Actor, channelId: string
 }
 
 
-/** Release requests: the admin's queue spans every organisation; pending ones oldest first, others newest first. */
+/**
+ * A page of release requests: the admin's queue spans every organisation; pending ones oldest first, decided ones by
+ * decision (newest first), others newest first; `next` is the cursor of the following page.
+ */
 export async function listReleases(db: DbOrTx, actor: Actor, input: unknown = {}) {
-  const { status, channelId, limit } = parseInput(ListReleasesInput, input);
+  const { status, channelId, limit, cursor } = parseInput(ListReleasesInput, input);
   const statusFilter = status === "decided" ? ne(releases.status, "pending") : status ? eq(releases.status, status) : undefined;
-  const order = status === "pending" ? [asc(releases.requestedAt)] : status === "decided" ? [desc(releases.decidedAt), desc(releases.requestedAt)] : [desc(releases.requestedAt)];
-  return selectReleases(db)
-    .where(and(orgScope(actor, releases.orgId), statusFilter, channelId ? eq(releases.channelId, channelId) : undefined))
-    .orderBy(...order)
-    .limit(limit);
+  // Each order is a different list: a cursor of one does not fit another. The id breaks ties.
+  const [list, at, newestFirst] = status === "pending" ? ["releases:pending", releases.requestedAt, false] : status === "decided" ? ["releases:decided", releases.decidedAt, true] : ["releases", releases.requestedAt, true];
+  const after = decodeCursor(list, cursor, z.tuple([cursorTimeSchema, uuid]));
+  const rows = await selectReleases(db, { cursorAt: cursorTime(sql`coalesce(${at}, ${releases.requestedAt})`) })
+    .where(
+      and(
+        orgScope(actor, releases.orgId),
+        statusFilter,
+        channelId ? eq(releases.channelId, channelId) : undefined,
+        after ? afterKey([sql`coalesce(${at}, ${releases.requestedAt})`, releases.id], after, ["timestamptz", "uuid"], newestFirst) : undefined,
+      ),
+    )
+    .orderBy(...(newestFirst ? [desc(sql`coalesce(${at}, ${releases.requestedAt})`), desc(releases.id)] : [asc(sql`coalesce(${at}, ${releases.requestedAt})`), asc(releases.id)]))
+    .limit(limit + 1);
+  const { items, next } = toPage(rows, limit, list, (r) => [r.cursorAt, r.id]);
+  return { releases: items.map(({ cursorAt: _, ...release }) => release), next };
 }
 
 async function getReleaseRow(db: DbOrTx, actor: Actor, id: string, opts: { forUpdate?: boolean } = {}): Promise<Release> {

@@ -5,14 +5,26 @@ import { listOrgChannels } from "@/lib/channels/channels";
 import { listDevices } from "@/lib/devices/devices";
 import { Card, PageHeader } from "@/components/ui/card";
 import { DeviceTable } from "@/components/devices/device-table";
+import { Alert } from "@/components/ui/alert";
+import { oneParam, Pager } from "@/components/ui/pager";
+import { loadPage } from "@/lib/api/cursor";
+
+/** Devices per page: the inventory pages rather than rendering every device at once. */
+const PAGE_SIZE = 100;
 
 export const metadata = { title: "Devices" };
 
-export default async function DevicesPage({ searchParams }: { searchParams: Promise<{ revoked?: string }> }) {
+export default async function DevicesPage({ searchParams }: { searchParams: Promise<Record<"revoked" | "cursor", string | string[] | undefined>> }) {
   const actor = await requirePageActor();
-  const revoked = (await searchParams).revoked === "1";
+  const query = await searchParams;
+  const revoked = oneParam(query.revoked) === "1";
+  const cursor = oneParam(query.cursor);
   const db = getDb();
-  const [devices, channels] = await Promise.all([listDevices(db, actor, revoked ? { includeRevoked: "1" } : {}), listOrgChannels(db, actor)]);
+  const [{ page, problem }, channels] = await Promise.all([
+    loadPage((c) => listDevices(db, actor, { ...(revoked ? { includeRevoked: "1" } : {}), cursor: c, limit: PAGE_SIZE }), cursor),
+    listOrgChannels(db, actor),
+  ]);
+  const { devices, next } = page;
   const choices = channels.map((c) => ({ id: c.id, orgId: c.orgId, label: `${c.flavour.name} / ${c.name}` }));
   return (
     <>
@@ -26,6 +38,11 @@ export default async function DevicesPage({ searchParams }: { searchParams: Prom
         }
       />
       <Card title="Inventory">
+        {problem && (
+          <div className="mb-4">
+            <Alert tone="error">{problem}</Alert>
+          </div>
+        )}
         {devices.length === 0 ? (
           <div className="py-6 text-center text-sm text-slate-600">
             <p className="font-medium text-slate-800">No devices yet.</p>
@@ -40,6 +57,7 @@ export default async function DevicesPage({ searchParams }: { searchParams: Prom
         ) : (
           <DeviceTable devices={devices} now={Date.now()} caption={revoked ? "Devices, revoked ones included" : "Devices"} channels={choices} />
         )}
+        <Pager label="Pages of devices" path="/devices" filters={{ revoked: revoked ? "1" : undefined }} next={next} onFirstPage={!cursor || problem !== null} firstLabel="Latest registered" nextLabel="More devices" />
       </Card>
     </>
   );

@@ -4,7 +4,12 @@ import { requirePageActor } from "@/lib/auth/current";
 import { isAdmin } from "@/lib/auth/roles";
 import { listBaseManifests } from "@/lib/base-manifests/base-manifests";
 import { listFlavours } from "@/lib/flavours/flavours";
+import { loadPage } from "@/lib/api/cursor";
+import { Alert } from "@/components/ui/alert";
+import { Button } from "@/components/ui/button";
 import { Card, PageHeader } from "@/components/ui/card";
+import { Field } from "@/components/ui/field";
+import { oneParam, pageHref, Pager } from "@/components/ui/pager";
 import { ForkForm } from "@/components/flavours/fork-form";
 import { ImportForm } from "@/components/flavours/import-form";
 
@@ -12,12 +17,25 @@ export const metadata = { title: "Flavours" };
 
 const when = (d: Date) => d.toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
 
-export default async function FlavoursPage({ searchParams }: { searchParams: Promise<{ archived?: string; base?: string }> }) {
+/** Flavours per page: the page stays small however many flavours an organisation has. */
+const PAGE_SIZE = 50;
+
+type Search = Record<"archived" | "base" | "q" | "cursor", string | string[] | undefined>;
+
+export default async function FlavoursPage({ searchParams }: { searchParams: Promise<Search> }) {
   const actor = await requirePageActor();
-  const { archived: archivedParam, base } = await searchParams;
-  const archived = archivedParam === "true";
+  const params = await searchParams;
+  const archived = oneParam(params.archived) === "true";
+  const base = oneParam(params.base);
+  const q = oneParam(params.q)?.trim().slice(0, 100) || undefined;
+  const cursor = oneParam(params.cursor);
   const db = getDb();
-  const [flavours, bases] = await Promise.all([listFlavours(db, actor, { archived }), listBaseManifests(db)]);
+  const [{ page, problem }, bases] = await Promise.all([
+    loadPage((c) => listFlavours(db, actor, { archived, q, cursor: c, limit: PAGE_SIZE }), cursor),
+    listBaseManifests(db),
+  ]);
+  const { flavours, next } = page;
+  const filters = { archived: archived ? "true" : undefined, q };
   const newestFirst = [...bases].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   const baseOptions = newestFirst.map((b) => ({ id: b.id, label: `${b.name} ${b.version}${newestFirst.find((n) => n.name === b.name) === b ? " (latest)" : ""} — ${b.packageCount} package${b.packageCount === 1 ? "" : "s"}` }));
   const tab = (active: boolean) =>
@@ -33,17 +51,38 @@ export default async function FlavoursPage({ searchParams }: { searchParams: Pro
           title={archived ? "Archived flavours" : "Flavours"}
           actions={
             <nav aria-label="Which flavours" className="flex gap-1 rounded-lg bg-slate-100 p-0.5">
-              <Link href="/flavours" aria-current={!archived ? "page" : undefined} className={tab(!archived)}>
+              <Link href={pageHref("/flavours", { q })} aria-current={!archived ? "page" : undefined} className={tab(!archived)}>
                 Active
               </Link>
-              <Link href="/flavours?archived=true" aria-current={archived ? "page" : undefined} className={tab(archived)}>
+              <Link href={pageHref("/flavours", { archived: "true", q })} aria-current={archived ? "page" : undefined} className={tab(archived)}>
                 Archived
               </Link>
             </nav>
           }
         >
+          <form method="get" action="/flavours" role="search" aria-label="Search flavours" className="mb-4 flex flex-wrap items-end gap-3">
+            {archived && <input type="hidden" name="archived" value="true" />}
+            <Field label="Name contains" name="q" type="search" defaultValue={q ?? ""} maxLength={100} className="w-64" />
+            <Button type="submit" variant="secondary">
+              Search
+            </Button>
+            {q && (
+              <Link href={pageHref("/flavours", { archived: filters.archived })} className="py-2 text-sm text-brand-600 hover:underline">
+                Clear search
+              </Link>
+            )}
+          </form>
+          {problem && (
+            <div className="mb-4">
+              <Alert tone="error">{problem}</Alert>
+            </div>
+          )}
           {flavours.length === 0 ? (
-            archived ? (
+            q ? (
+              <p className="text-sm text-slate-600">
+                No {archived ? "archived " : ""}flavour has &ldquo;{q}&rdquo; in its name. Try part of the name, or clear the search.
+              </p>
+            ) : archived ? (
               <p className="text-sm text-slate-600">No archived flavours. Archiving a flavour (on its page) hides it here without deleting its revisions.</p>
             ) : (
               <div className="py-4 text-center text-sm text-slate-600">
@@ -90,6 +129,15 @@ export default async function FlavoursPage({ searchParams }: { searchParams: Pro
               </tbody>
             </table>
           )}
+          <Pager
+            label="Pages of flavours"
+            path="/flavours"
+            filters={filters}
+            next={next}
+            onFirstPage={!cursor || problem !== null}
+            firstLabel="Most recently changed"
+            nextLabel="More flavours"
+          />
         </Card>
         <div className="grid gap-6 lg:grid-cols-2">
           <div id="fork" className="scroll-mt-6">

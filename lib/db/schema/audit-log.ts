@@ -15,9 +15,9 @@ export const auditLog = pgTable(
     at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    // The audit page of one organisation, newest first.
-    index("audit_log_org_idx").on(t.orgId, t.at),
-    // The history on a channel's page, newest first.
-    index("audit_log_channel_idx").on(t.channelId, t.at),
+    // The audit page of one organisation, newest first, paged by id (listAudit).
+    index("audit_log_org_idx").on(t.orgId, t.id),
+    // The history on a channel's page, newest first, paged by id.
+    index("audit_log_channel_idx").on(t.channelId, t.id),
   ],
 );

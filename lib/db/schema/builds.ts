@@ -101,8 +101,9 @@ export const builds = pgTable(
     // One version per revision, and one pushed tag per flavour (the image repository is the flavour's).
     uniqueIndex("builds_revision_version_idx").on(t.revisionId, t.version),
     uniqueIndex("builds_flavour_version_idx").on(t.flavourId, t.version),
-    // The builds list of a flavour, newest first.
-    index("builds_flavour_idx").on(t.flavourId, t.createdAt),
+    // The builds list of a flavour, newest first, paged by (created_at, id) (listBuilds). Counting and numbering a
+    // revision's builds (enqueueBuild) needs no index of its own: builds_revision_version_idx leads with revision_id.
+    index("builds_flavour_idx").on(t.flavourId, t.createdAt, t.id),
     // The reaper's scan for running builds with a stale heartbeat.
     index("builds_status_idx").on(t.status),
     // The imports of a build (their versions are numbered per parent).

@@ -40,7 +40,8 @@ export const devices = pgTable(
   (t) => [
     // The inventory of a channel and of an organisation.
     index("devices_channel_idx").on(t.channelId),
-    index("devices_org_idx").on(t.orgId, t.registeredAt),
+    // The inventory pages by (registered_at, id) (listDevices).
+    index("devices_org_idx").on(t.orgId, t.registeredAt, t.id),
   ],
 );
 

@@ -49,6 +49,8 @@ export const flavours = pgTable(
     // Names are unique within an organisation (they name images).
     uniqueIndex("flavours_org_name_idx").on(t.orgId, t.name),
     uniqueIndex("flavours_image_repository_idx").on(t.imageRepository),
+    // The flavours list of an organisation, most recently changed first, paged by (updated_at, id) (listFlavours).
+    index("flavours_org_updated_idx").on(t.orgId, t.updatedAt, t.id),
   ],
 );
 

@@ -19,7 +19,7 @@ const RECENT = 20;
 export default async function AdminReleasesPage() {
   const actor = await requirePageActor("admin");
   const db = getDb();
-  const [pending, decided] = await Promise.all([listReleases(db, actor, { status: "pending" }), listReleases(db, actor, { status: "decided", limit: RECENT })]);
+  const [pending, decided] = await Promise.all([listReleases(db, actor, { status: "pending" }).then((p) => p.releases), listReleases(db, actor, { status: "decided", limit: RECENT }).then((p) => p.releases)]);
   const queue = await Promise.all(pending.map((r) => getRelease(db, actor, r.id)));
   return (
     <>

@@ -65,9 +65,10 @@ export default async function ChannelPage({ params, searchParams }: { params: Pr
   const { channel, flavour, release, previous, history, failures } = loaded;
   const db = getDb();
   const [devices, tokens, audit] = await Promise.all([
-    listDevices(db, actor, { channelId: channel.id }),
+    listDevices(db, actor, { channelId: channel.id, limit: 100 }).then((p) => p.devices),
     listRegistrationTokens(db, actor, channel.id),
-    listAudit(db, actor, { channelId: channel.id, before: before && /^\d+$/.test(before) ? Number(before) : undefined, limit: 50 }),
+    // `before` holds the cursor of the older page; one that is not valid (an old link) shows the newest entries.
+    listAudit(db, actor, { channelId: channel.id, cursor: before, limit: 50 }).catch(() => listAudit(db, actor, { channelId: channel.id, limit: 50 })),
   ]);
   const admin = isAdmin(actor);
   const now = Date.now();

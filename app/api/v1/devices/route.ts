@@ -1,8 +1,7 @@
 import { withApi } from "@/lib/api/with-api";
+import * as routes from "@/lib/api/routes/lists";
 import { listDevices } from "@/lib/devices/devices";
 
-/** The inventory: `?channel=`, `?flavour=`, `?revoked=1` to include revoked devices. */
-export const GET = withApi({ role: "customer" }, async ({ req, db, actor }) => {
-  const q = new URL(req.url).searchParams;
-  return { devices: await listDevices(db, actor, { channelId: q.get("channel") ?? undefined, flavourId: q.get("flavour") ?? undefined, includeRevoked: q.get("revoked") ?? undefined }) };
-});
+export const GET = withApi(routes.listDevices, async ({ db, actor, query }) =>
+  listDevices(db, actor, { channelId: query.channel, flavourId: query.flavour, includeRevoked: query.revoked ? "1" : undefined, cursor: query.cursor, limit: query.limit }),
+);

@@ -1,8 +1,7 @@
 import { withApi } from "@/lib/api/with-api";
+import * as routes from "@/lib/api/routes/lists";
 import { createFlavour, listFlavours } from "@/lib/flavours/flavours";
 
-export const GET = withApi({ role: "customer" }, async ({ db, actor, req }) => ({
-  flavours: await listFlavours(db, actor, { archived: new URL(req.url).searchParams.get("archived") === "true" }),
-}));
+export const GET = withApi(routes.listFlavours, async ({ db, actor, query }) => listFlavours(db, actor, query));
 
-export const POST = withApi({ role: "customer" }, async ({ db, actor, body }) => Response.json(await createFlavour(db, actor, body), { status: 201 }));
+export const POST = withApi(routes.createFlavour, async ({ db, actor, body }) => createFlavour(db, actor, body));

@@ -12,6 +12,13 @@ import { buildDuration, formatDuration, isActive } from "@/components/builds/for
 import { ImportForm } from "@/components/builds/import-form";
 import { importReferenceExample } from "@/lib/builds/import";
 import { loadFlavour } from "../load";
+import { loadPage } from "@/lib/api/cursor";
+import { BUILD_STATUSES, type BuildStatus } from "@/lib/db/schema";
+import { Alert } from "@/components/ui/alert";
+import { Button } from "@/components/ui/button";
+import { SelectField } from "@/components/ui/controls";
+import { Field } from "@/components/ui/field";
+import { oneParam, Pager } from "@/components/ui/pager";
 
 export async function generateMetadata({ params }: { params: Promise<{ id: string }> }) {
   const actor = await requirePageActor();
@@ -21,11 +28,32 @@ export async function generateMetadata({ params }: { params: Promise<{ id: strin
 
 const when = (d: Date) => d.toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
 
-export default async function FlavourBuildsPage({ params }: { params: Promise<{ id: string }> }) {
+/** Builds per page: every build stays reachable through "Older builds", and the page stays small. */
+const PAGE_SIZE = 50;
+
+type Search = Record<"status" | "revision" | "q" | "cursor", string | string[] | undefined>;
+
+export default async function FlavourBuildsPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<Search> }) {
   const actor = await requirePageActor();
   const { id } = await params;
+  const query = await searchParams;
   const flavour = await loadFlavour(actor, id);
-  const builds = await listBuilds(getDb(), actor, flavour.id);
+  // Filters that do not parse are dropped with a message, never an error page.
+  const problems: string[] = [];
+  const statusParam = oneParam(query.status) || undefined;
+  const status = BUILD_STATUSES.includes(statusParam as BuildStatus) ? (statusParam as BuildStatus) : undefined;
+  if (statusParam && !status) problems.push(`There is no build status "${statusParam}"; showing every status.`);
+  const revisionParam = oneParam(query.revision)?.trim().replace(/^r/i, "") || undefined;
+  const revision = revisionParam && /^[0-9]{1,9}$/.test(revisionParam) && Number(revisionParam) > 0 ? Number(revisionParam) : undefined;
+  if (revisionParam && revision === undefined) problems.push(`"${oneParam(query.revision)}" is not a revision number (such as 3 or r3); showing every revision.`);
+  const q = oneParam(query.q)?.trim().slice(0, 100) || undefined;
+  const cursor = oneParam(query.cursor);
+  const { page, problem } = await loadPage((c) => listBuilds(getDb(), actor, flavour.id, { status, revision, q, cursor: c, limit: PAGE_SIZE }), cursor);
+  if (problem) problems.push(problem);
+  const { builds, next } = page;
+  const filters = { status, revision, q };
+  const filtered = status !== undefined || revision !== undefined || q !== undefined;
+  const path = `/flavours/${flavour.id}/builds`;
   const now = Date.now();
   const archived = flavour.archivedAt !== null;
   const importExample = importReferenceExample(flavour);
@@ -55,7 +83,44 @@ export default async function FlavourBuildsPage({ params }: { params: Promise<{ 
         </p>
       )}
       <Card title="Builds">
-        {builds.length === 0 ? (
+        <form method="get" action={path} role="search" aria-label="Filter builds" className="mb-4 flex flex-wrap items-end gap-3">
+          <SelectField label="Status" name="status" defaultValue={status ?? ""} className="w-40">
+            <option value="">Any status</option>
+            {BUILD_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </SelectField>
+          <Field label="Revision" name="revision" inputMode="numeric" placeholder="e.g. 3" defaultValue={revision ?? ""} className="w-28" />
+          <Field label="Version contains" name="q" type="search" placeholder="e.g. r3.1" defaultValue={q ?? ""} maxLength={100} className="w-44" />
+          <Button type="submit" variant="secondary">
+            Filter
+          </Button>
+          {filtered && (
+            <Link href={path} className="py-2 text-sm text-brand-600 hover:underline">
+              Clear filters
+            </Link>
+          )}
+        </form>
+        {problems.length > 0 && (
+          <div className="mb-4">
+            <Alert tone="error">
+              {problems.map((p) => (
+                <p key={p}>{p}</p>
+              ))}
+            </Alert>
+          </div>
+        )}
+        {builds.length === 0 && filtered ? (
+          <p className="py-4 text-sm text-slate-600">
+            No build matches these filters.{" "}
+            <Link href={path} className="text-brand-600 hover:underline">
+              Show every build
+            </Link>
+            .
+          </p>
+        ) : builds.length === 0 ? (
           <div className="py-6 text-center text-sm text-slate-600">
             <p className="font-medium text-slate-800">No builds yet.</p>
             <p className="mt-1">
@@ -138,6 +203,15 @@ export default async function FlavourBuildsPage({ params }: { params: Promise<{ 
             </table>
           </div>
         )}
+        <Pager
+          label="Pages of builds"
+          path={path}
+          filters={filters}
+          next={next}
+          onFirstPage={!cursor || problem !== null}
+          firstLabel="Newest builds"
+          nextLabel="Older builds"
+        />
       </Card>
       {!archived && (
         <Card title="Import an image" className="mt-6">

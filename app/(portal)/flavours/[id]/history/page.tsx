@@ -7,7 +7,9 @@ import { diffRevisions, listRevisions } from "@/lib/flavours/flavours";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { Card, PageHeader } from "@/components/ui/card";
-import { SelectField } from "@/components/ui/controls";
+import { Field } from "@/components/ui/field";
+import { oneParam, Pager } from "@/components/ui/pager";
+import { loadPage } from "@/lib/api/cursor";
 import { DiffView } from "@/components/flavours/diff-view";
 import { loadFlavour } from "../load";
 
@@ -19,29 +21,44 @@ export async function generateMetadata({ params }: { params: Promise<{ id: strin
 
 const when = (d: Date) => d.toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
 
-export default async function HistoryPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<{ from?: string; to?: string }> }) {
+/** Revisions per page of the table: a flavour with hundreds of revisions renders one page of them, once. */
+const PAGE_SIZE = 50;
+
+export default async function HistoryPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ id: string }>;
+  searchParams: Promise<Record<"from" | "to" | "cursor", string | string[] | undefined>>;
+}) {
   const actor = await requirePageActor();
   const { id } = await params;
-  const query = await searchParams;
+  const query = { from: oneParam((await searchParams).from)?.trim() || undefined, to: oneParam((await searchParams).to)?.trim() || undefined };
+  const cursor = oneParam((await searchParams).cursor);
   const flavour = await loadFlavour(actor, id);
   const db = getDb();
-  const revisions = await listRevisions(db, actor, flavour.id);
-  const numbers = new Set(revisions.map((r) => r.number));
+  const { page, problem } = await loadPage((c) => listRevisions(db, actor, flavour.id, { cursor: c, limit: PAGE_SIZE }), cursor);
+  const { revisions, next } = page;
   const latest = flavour.latest.number;
+  // Revisions are numbered 1, 2, … with none missing: a number in that range names one (r3 is read as 3).
+  const revisionNumber = (v: string) => {
+    const n = Number(v.replace(/^r/i, ""));
+    return Number.isInteger(n) && n >= 1 && n <= latest ? n : null;
+  };
 
   // Wrong query values get a message and the default comparison, never an error page.
-  const problems: string[] = [];
+  const problems: string[] = problem ? [problem] : [];
   let to = latest;
   if (query.to !== undefined) {
-    const n = Number(query.to);
-    if (Number.isInteger(n) && numbers.has(n)) to = n;
-    else problems.push(`There is no revision "${query.to}"; showing revision ${latest}.`);
+    const n = revisionNumber(query.to);
+    if (n !== null) to = n;
+    else problems.push(`There is no revision "${query.to}" (this flavour has revisions 1 to ${latest}); showing revision ${latest}.`);
   }
   let from: number | "base" = to > 1 ? to - 1 : "base";
   if (query.from !== undefined) {
-    const n = Number(query.from);
-    if (query.from === "base") from = "base";
-    else if (Number.isInteger(n) && numbers.has(n)) from = n;
+    const n = revisionNumber(query.from);
+    if (query.from.toLowerCase() === "base") from = "base";
+    else if (n !== null) from = n;
     else problems.push(`There is no revision "${query.from}" to compare from; comparing with ${from === "base" ? "the base" : `revision ${from}`}.`);
   }
 
@@ -53,7 +70,8 @@ export default async function HistoryPage({ params, searchParams }: { params: Pr
     problems.push(err.message);
   }
 
-  const compareLink = (f: number | "base", t: number) => `/flavours/${flavour.id}/history?from=${f}&to=${t}#diff`;
+  // Comparing keeps the table on the page it is on.
+  const compareLink = (f: number | "base", t: number) => `/flavours/${flavour.id}/history?from=${f}&to=${t}${cursor && !problem ? `&cursor=${encodeURIComponent(cursor)}` : ""}#diff`;
   const isShown = (n: number) => n === to || n === from;
   return (
     <>
@@ -108,28 +126,25 @@ export default async function HistoryPage({ params, searchParams }: { params: Pr
               ))}
             </tbody>
           </table>
+          <Pager
+            label="Pages of revisions"
+            path={`/flavours/${flavour.id}/history`}
+            filters={{ from: query.from, to: query.to }}
+            next={next}
+            onFirstPage={!cursor || problem !== null}
+            shown={`Revisions ${revisions[0]?.number ?? 0}${revisions.length > 1 ? `–${revisions[revisions.length - 1].number}` : ""} of ${latest}`}
+            firstLabel="Newest revisions"
+            nextLabel="Older revisions"
+          />
         </Card>
 
         <div id="diff" className="scroll-mt-6">
           <Card title="Compare">
             <form method="get" action={`/flavours/${flavour.id}/history`} aria-label="Compare revisions" className="mb-5 flex flex-wrap items-end gap-3">
-              <SelectField label="From" name="from" defaultValue={String(from)} className="w-56">
-                <option value="base">Its base manifest</option>
-                {revisions.map((r) => (
-                  <option key={r.number} value={r.number}>
-                    Revision {r.number}
-                    {r.message ? ` — ${r.message.slice(0, 40)}` : ""}
-                  </option>
-                ))}
-              </SelectField>
-              <SelectField label="To" name="to" defaultValue={String(to)} className="w-56">
-                {revisions.map((r) => (
-                  <option key={r.number} value={r.number}>
-                    Revision {r.number}
-                    {r.message ? ` — ${r.message.slice(0, 40)}` : ""}
-                  </option>
-                ))}
-              </SelectField>
+              {/* Numbers, not lists of every revision: the table above is the one place revisions are listed. */}
+              <Field label="From" name="from" defaultValue={String(from)} hint={`A revision (1–${latest}) or "base"`} className="w-48" />
+              <Field label="To" name="to" type="number" min={1} max={latest} defaultValue={String(to)} hint={`A revision (1–${latest})`} className="w-48" />
+              {cursor && !problem && <input type="hidden" name="cursor" value={cursor} />}
               <Button type="submit" variant="secondary">
                 Compare
               </Button>
