@@ -4,11 +4,35 @@
 import { useMemo, useState, type ChangeEvent, type FormEvent } from "react";
 import { useRouter } from "next/navigation";
 import { parseManifestYaml } from "@/lib/manifest/parse";
-import { YamlEditor, useDebouncedValue, type YamlProblem } from "../yaml-editor";
+import { YamlEditor, useDebouncedValue, type YamlCompletion, type YamlProblem } from "../yaml-editor";
 import { api } from "../ui/api";
 import { Button } from "../ui/button";
 import { ProblemAlert, issuesOf } from "../ui/problem";
 import { useHydrated } from "../ui/use-hydrated";
+
+// A manifest's requires name its own packages: the ids are read from the text (the last version that parses).
+const MANIFEST_COMPLETION: YamlCompletion = {
+  packages: (doc) => {
+    const parsed = parseManifestYaml(doc);
+    const packages = parsed.ok ? parsed.value.packages : idsInText(doc);
+    return packages.map((p) => ({ id: `${p.category}/${p.name}`, detail: "package", info: p.description || undefined }));
+  },
+  keys: [
+    { label: "name", detail: "required", info: "The manifest's name; with version, new for each published version." },
+    { label: "version", detail: "required", info: "Text, e.g. \"2\"." },
+    { label: "base_image", detail: "required", info: "The container image the packages build on, e.g. strata/debian:bookworm." },
+    { label: "description", info: "One line on what the manifest is for." },
+    { label: "packages", detail: "required", info: "The package definitions, in build order." },
+  ],
+};
+
+/** Package ids of a manifest that does not parse yet: each `category:` with the `name:` beside it. */
+function idsInText(doc: string): Array<{ category: string; name: string; description?: string }> {
+  const out: Array<{ category: string; name: string }> = [];
+  const re = /^\s*-?\s*category:\s*([a-z0-9-]+)\s*\n\s*name:\s*([a-z0-9-]+)/gm;
+  for (let m = re.exec(doc); m; m = re.exec(doc)) out.push({ category: m[1], name: m[2] });
+  return out;
+}
 
 export function PublishBaseManifestForm({ template }: { template: string }) {
   const router = useRouter();
@@ -79,6 +103,7 @@ export function PublishBaseManifestForm({ template }: { template: string }) {
         onChange={edit}
         problems={problems}
         rows={18}
+        completion={MANIFEST_COMPLETION}
         placeholder={"name: strata-base\nversion: \"2\"\nbase_image: strata/debian:bookworm\npackages:\n  - category: system\n    name: base\n    version: \"1\"\n    steps: [apt-get update]"}
       />
       {error != null && <ProblemAlert error={error} title="The version was not published." />}

@@ -1,9 +1,9 @@
 "use client";
 
 // A layer written by hand: a YAML editor checked as you type (in the browser) and once more by the server on add.
-import { useMemo, useState } from "react";
+import { useCallback, useMemo, useState } from "react";
 import { parsePackageYaml } from "@/lib/manifest/parse";
-import { YamlEditor, useDebouncedValue, type YamlProblem } from "../yaml-editor";
+import { YamlEditor, useDebouncedValue, type YamlCompletion, type YamlProblem } from "../yaml-editor";
 import { api } from "../ui/api";
 import { Button } from "../ui/button";
 import { ProblemAlert, issuesOf } from "../ui/problem";
@@ -29,8 +29,11 @@ export function CustomLayerForm({
   knownIds,
   onPlace,
   onCancel,
+  completion,
 }: {
   initialYaml: string;
+  /** Package ids for `requires`, fields and catalog entries, offered as you type. */
+  completion?: YamlCompletion;
   /** The id of the layer being edited, or null for a new layer. */
   editing: string | null;
   /** base: base packages; earlier: layers a requires may name (those before it); taken: layer ids the name must differ from. */
@@ -44,30 +47,33 @@ export function CustomLayerForm({
   const [pending, setPending] = useState(false);
   const checked = useDebouncedValue(yaml, 300);
 
-  const check = (text: string): YamlProblem[] => {
-    if (!text.trim()) return [{ message: "the definition is empty; write category, name, version and steps", line: 1 }];
-    const parsed = parsePackageYaml(text);
-    if (!parsed.ok) return parsed.errors;
-    const layer = parsed.value;
-    const problems: YamlProblem[] = [];
-    const id = idOf(layer);
-    if (knownIds.base.has(id)) problems.push({ path: "name", message: `${id} is a base package; give the layer another name`, line: lineOfKey(text, "name") });
-    else if (knownIds.taken.has(id)) problems.push({ path: "name", message: `a layer named ${id} exists already; edit that layer or choose another name`, line: lineOfKey(text, "name") });
-    layer.requires.forEach((r, i) => {
-      if (r === id) problems.push({ path: `requires[${i}]`, message: `${id} requires itself`, line: lineOfKey(text, "requires") });
-      else if (!knownIds.base.has(r) && !knownIds.earlier.has(r))
-        problems.push({
-          path: `requires[${i}]`,
-          message: knownIds.taken.has(r)
-            ? `${r} comes after this layer; move it up first, or require only earlier packages`
-            : `${r} is neither a base package nor an earlier layer of this flavour`,
-          line: lineOfKey(text, "requires"),
-        });
-    });
-    return problems;
-  };
+  const check = useCallback(
+    (text: string): YamlProblem[] => {
+      if (!text.trim()) return [{ message: "the definition is empty; write category, name, version and steps", line: 1 }];
+      const parsed = parsePackageYaml(text);
+      if (!parsed.ok) return parsed.errors;
+      const layer = parsed.value;
+      const problems: YamlProblem[] = [];
+      const id = idOf(layer);
+      if (knownIds.base.has(id)) problems.push({ path: "name", message: `${id} is a base package; give the layer another name`, line: lineOfKey(text, "name") });
+      else if (knownIds.taken.has(id)) problems.push({ path: "name", message: `a layer named ${id} exists already; edit that layer or choose another name`, line: lineOfKey(text, "name") });
+      layer.requires.forEach((r, i) => {
+        if (r === id) problems.push({ path: `requires[${i}]`, message: `${id} requires itself`, line: lineOfKey(text, "requires") });
+        else if (!knownIds.base.has(r) && !knownIds.earlier.has(r))
+          problems.push({
+            path: `requires[${i}]`,
+            message: knownIds.taken.has(r)
+              ? `${r} comes after this layer; move it up first, or require only earlier packages`
+              : `${r} is neither a base package nor an earlier layer of this flavour`,
+            line: lineOfKey(text, "requires"),
+          });
+      });
+      return problems;
+    },
+    [knownIds],
+  );
 
-  const liveProblems = useMemo(() => check(checked), [checked, knownIds]);
+  const liveProblems = useMemo(() => check(checked), [checked, check]);
   const problems = serverProblems ?? liveProblems;
 
   function edit(next: string) {
@@ -120,7 +126,15 @@ export function CustomLayerForm({
           </>
         )}
       </p>
-      <YamlEditor label="Layer definition (YAML)" value={yaml} onChange={edit} problems={problems} rows={14} hint="Checked as you type; indent with spaces." />
+      <YamlEditor
+        label="Layer definition (YAML)"
+        value={yaml}
+        onChange={edit}
+        problems={problems}
+        rows={14}
+        hint="Checked as you type; indent with spaces. Ctrl-Space lists fields, and package ids inside requires."
+        completion={completion}
+      />
       {error != null && issuesOf(error).length === 0 && <ProblemAlert error={error} />}
       <div className="flex gap-2">
         <Button type="button" onClick={submit} disabled={pending}>

@@ -19,6 +19,10 @@ import { OverlayFilesForm } from "./overlay-files-form";
 import { BasePackages } from "./base-packages";
 import { exclusionProblems } from "@/lib/flavours/kept-packages";
 import { freeName, idOf, layerOfPath, layerOrderProblems, stableJson, type Layer } from "./layer-utils";
+import { useDraftReporter } from "./flavour-draft";
+import { OverlayPreview } from "./overlay-preview";
+import { PACKAGE_KEYS, catalogTemplates } from "./yaml-completion";
+import type { YamlCompletion } from "../yaml-editor";
 
 type Tab = "catalog" | "yaml" | "files";
 const TABS: Array<{ id: Tab; label: string }> = [
@@ -178,8 +182,8 @@ export function FlavourEditor({ flavourId, archived, revision, base, layers: ini
     tabRefs.current[next]?.focus();
   }
 
-  async function save(event: FormEvent) {
-    event.preventDefault();
+  /** Saves the layers as a new revision and returns its number; the error is shown here and thrown to the caller too. */
+  async function saveRevision(): Promise<number> {
     setSaving(true);
     setSaveError(null);
     setSavedNow(null);
@@ -195,12 +199,23 @@ export function FlavourEditor({ flavourId, archived, revision, base, layers: ini
       setNotice(null);
       setSavedNow(created.number);
       router.refresh();
+      return created.number;
     } catch (err) {
       setSaveError(err);
+      throw err;
     } finally {
       setSaving(false);
     }
   }
+
+  function save(event: FormEvent) {
+    event.preventDefault();
+    // The error is shown in the form (saveError).
+    saveRevision().catch(() => {});
+  }
+
+  // The header's "Save and build", the fork banner and the leave guard follow these.
+  useDraftReporter({ dirty, layerCount: layers.length }, saveRevision);
 
   const editingLayer = editing !== null ? layers[editing] : undefined;
   const knownIds = {
@@ -209,6 +224,16 @@ export function FlavourEditor({ flavourId, archived, revision, base, layers: ini
     taken: new Set(layers.filter((_, i) => i !== editing).map(idOf)),
   };
   const takenIds = new Set([...baseIds, ...layers.map(idOf)]);
+  const earlierLayers = editing !== null ? layers.slice(0, editing) : layers;
+  const completion: YamlCompletion = {
+    // Left-out base packages are not offered: a layer that requires one is refused.
+    packages: () => [
+      ...base.packages.filter((p) => !excluded.includes(idOf(p))).map((p) => ({ id: idOf(p), detail: "base", info: p.description || undefined })),
+      ...earlierLayers.map((l) => ({ id: idOf(l), detail: "layer", info: l.description || undefined })),
+    ],
+    keys: PACKAGE_KEYS,
+    templates: catalogTemplates(catalog),
+  };
   const hasOrderProblems = orderProblems.size > 0;
 
   return (
@@ -282,7 +307,7 @@ export function FlavourEditor({ flavourId, archived, revision, base, layers: ini
                           {layer.steps.length} step{layer.steps.length === 1 ? "" : "s"} · {layer.files.length} file{layer.files.length === 1 ? "" : "s"}
                         </span>
                       </p>
-                      {layer.files.length > 0 && <p className="mt-0.5 truncate font-mono text-xs text-slate-500">{layer.files.map((f) => f.path).join("  ")}</p>}
+                      {layer.files.length > 0 && <OverlayPreview layerId={id} files={layer.files} />}
                       {problems.length > 0 && (
                         <ul className="mt-1 space-y-0.5 text-xs text-red-700">
                           {problems.map((p, j) => (
@@ -357,6 +382,7 @@ export function FlavourEditor({ flavourId, archived, revision, base, layers: ini
                     knownIds={knownIds}
                     onPlace={(layer) => place(layer)}
                     onCancel={editingLayer ? closeEditor : undefined}
+                    completion={completion}
                   />
                 )}
                 {tab === "files" && (
@@ -377,7 +403,7 @@ export function FlavourEditor({ flavourId, archived, revision, base, layers: ini
             <form onSubmit={save} aria-label="Save revision" className="space-y-3" noValidate>
               <p className="text-sm text-slate-600">
                 {dirty
-                  ? `Saving makes revision ${saved.number + 1} from ${keptBaseCount} of ${base.packages.length} base packages and these ${layers.length} layer${layers.length === 1 ? "" : "s"}; revision ${saved.number} stays as it is.`
+                  ? `Saving makes revision ${saved.number + 1} from ${keptBaseCount} of ${base.packages.length} base packages and ${layers.length === 0 ? "no layers" : layers.length === 1 ? "this layer" : `these ${layers.length} layers`}; revision ${saved.number} stays as it is.`
                   : `No unsaved changes. Revision ${saved.number} is the latest.`}
               </p>
               <div className="flex flex-wrap items-end gap-3">

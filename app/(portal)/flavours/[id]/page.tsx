@@ -9,7 +9,7 @@ import { Card, PageHeader } from "@/components/ui/card";
 import { Badge } from "@/components/ui/controls";
 import { FlavourEditor } from "@/components/flavours/flavour-editor";
 import { FlavourSettings } from "@/components/flavours/flavour-settings";
-import { BuildButton } from "@/components/builds/build-button";
+import { FlavourBuildAction, FlavourDraftProvider, WhileNoLayers } from "@/components/flavours/flavour-draft";
 import { loadFlavour } from "./load";
 import { config } from "@/lib/config";
 
@@ -36,7 +36,8 @@ export default async function FlavourPage({ params, searchParams }: { params: Pr
   const link = "rounded-md bg-white px-3 py-1.5 text-sm font-medium text-slate-800 ring-1 ring-slate-300 hover:bg-slate-50";
   const exportUrl = (format: string) => `/api/v1/flavours/${flavour.id}/revisions/${latest.number}/export?format=${format}`;
   return (
-    <>
+    // The editor's unsaved layers reach the header's build action and the fork banner through this provider.
+    <FlavourDraftProvider initialLayerCount={latest.layers.length}>
       <Breadcrumb items={[{ label: "Flavours", href: "/flavours" }, { label: flavour.name }]} />
       <PageHeader
         title={flavour.name}
@@ -66,7 +67,7 @@ export default async function FlavourPage({ params, searchParams }: { params: Pr
                 Rebase
               </Link>
             </nav>
-            {!flavour.archivedAt && <BuildButton flavourId={flavour.id} revision={flavour.latest.number} label={`Build r${flavour.latest.number}`} />}
+            {!flavour.archivedAt && <FlavourBuildAction flavourId={flavour.id} revision={flavour.latest.number} />}
           </div>
         }
       />
@@ -104,9 +105,11 @@ export default async function FlavourPage({ params, searchParams }: { params: Pr
       </dl>
       <div className="mb-6 space-y-3">
         {forked && latest.number === 1 && (
-          <Alert tone="success">
-            Forked from {latest.base.name} {latest.base.version}. Add layers below, then save a revision.
-          </Alert>
+          <WhileNoLayers>
+            <Alert tone="success">
+              Forked from {latest.base.name} {latest.base.version}. Add layers below, then save a revision.
+            </Alert>
+          </WhileNoLayers>
         )}
         {imported && <Alert tone="success">Imported as a new flavour: revision 1 holds the layers of the file.</Alert>}
         {newer.length > 0 && !archived && (
@@ -139,6 +142,6 @@ export default async function FlavourPage({ params, searchParams }: { params: Pr
           />
         </Card>
       </div>
-    </>
+    </FlavourDraftProvider>
   );
 }
