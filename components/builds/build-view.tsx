@@ -3,7 +3,7 @@
 // The live build page: state, progress, packages and log from the build's event stream, with Cancel and Retry.
 // The stream replays the whole log from the first line, so a reload shows everything so far and then follows on.
 import { Copyable } from "../ui/copyable";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from "react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { api } from "../ui/api";
@@ -20,16 +20,20 @@ import { buildProgress, describePhase, describeTimeLeft } from "@/lib/builds/pro
 
 type Connection = "connecting" | "live" | "reconnecting" | "done";
 
-/** Date.now(), ticking every second while `on`; null until mounted so server and client render the same. */
+/** Date.now() to the second (so that two reads in one render agree, as useSyncExternalStore needs). */
+const currentSecond = () => Math.floor(Date.now() / 1000) * 1000;
+
+/** The time, ticking every second while `on`; null on the server and while hydrating, so both render the same. */
 function useNow(on: boolean): number | null {
-  const [now, setNow] = useState<number | null>(null);
-  useEffect(() => {
-    setNow(Date.now());
-    if (!on) return;
-    const timer = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(timer);
-  }, [on]);
-  return now;
+  const subscribe = useCallback(
+    (tick: () => void) => {
+      if (!on) return () => {};
+      const timer = setInterval(tick, 1000);
+      return () => clearInterval(timer);
+    },
+    [on],
+  );
+  return useSyncExternalStore(subscribe, currentSecond, () => null);
 }
 
 function When({ iso }: { iso: string | null }) {
@@ -288,7 +292,7 @@ export function BuildView({ initial, flavourName }: { initial: Build; flavourNam
             <div>
               <dt className="text-xs text-slate-500">{active ? "Now" : "Result"}</dt>
               <dd>
-                {build.status === "queued" && (build.retryAt ? "waiting to retry" : "waiting for a worker")}
+                {build.status === "queued" && (build.retry?.at ? "waiting to retry" : "waiting for a worker")}
                 {build.status === "running" &&
                   (build.phase === "publishing" ? (
                     "publishing the image"

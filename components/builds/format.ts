@@ -69,12 +69,8 @@ export interface BuildView {
   packages: BuildPackageView[];
   /** The number of the repository revision this build published (succeeded builds only); absent from older snapshots. */
   repositoryRevision?: number | null;
-  /** Claims so far (1 while the first attempt runs) and attempts in all; absent from older snapshots. */
-  attempt?: number;
-  maxAttempts?: number;
-  /** Queued again after an engine or registry outage: when the next attempt starts, and why the last one failed. */
-  retryAt?: string | null;
-  retryReason?: string | null;
+  /** Queued again after an engine or registry outage: which attempt of how many, when the next starts, why the last failed. */
+  retry?: { attemptNumber: number; maxAttempts: number; at: string | null; reason: string | null } | null;
 }
 
 export interface LogLine {

@@ -4,6 +4,7 @@ import type { BuildStatus } from "@/lib/db/schema";
 import { getDb } from "@/lib/db";
 import { downloadName, listDiskImages, maxDiskBytes, rootfsSizeOfBuild } from "@/lib/disk-images/disk-images";
 import { defaultDiskBytes, minimumDiskBytes } from "@/lib/disk-images/layout";
+import { shownDiskImages } from "@/lib/disk-images/view";
 import { DiskImagesPanel } from "./disk-images-panel";
 import type { DiskImageView, DiskSizes } from "./types";
 
@@ -16,7 +17,7 @@ export async function BuildDiskImages({ actor, build, flavourName }: { actor: Ac
   const db = getDb();
   const [rows, rootfs] = await Promise.all([listDiskImages(db, actor, build.id), rootfsSizeOfBuild(db, build.id)]);
   const sizes: DiskSizes = { default: defaultDiskBytes(rootfs), minimum: minimumDiskBytes(rootfs), maximum: maxDiskBytes() };
-  // Dates become ISO strings, as the API sends them to the panel's polls.
-  const initial = JSON.parse(JSON.stringify(rows)) as DiskImageView[];
+  // Shaped as the API sends them to the panel's polls: dates as ISO strings, no job or worker fields.
+  const initial: DiskImageView[] = shownDiskImages(rows);
   return <DiskImagesPanel buildId={build.id} buildStatus={build.status} initial={initial} sizes={sizes} fileNames={fileNames} />;
 }

@@ -4,7 +4,6 @@
 // typed errors to { error: { code, message } } with a fitting status.
 import type { z } from "zod";
 import { getDb, type Db } from "../db";
-import type { Role } from "../db/schema";
 import type { Actor } from "../auth/actor";
 import { requireRole } from "../auth/roles";
 import { requiredScope, requireScope } from "../auth/scopes";
@@ -18,7 +17,7 @@ export { resolveActor } from "./request";
 
 type RouteParams = Record<string, string | string[]>;
 type Context = { params: Promise<RouteParams> };
-export type RouteHandler = ((req: Request, context: Context) => Promise<Response>) & { spec?: RouteSpec };
+export type RouteHandler = ((req: Request, context: Context) => Promise<Response>) & { spec: RouteSpec };
 
 type Out<S> = [NonNullable<S>] extends [z.ZodType] ? z.output<NonNullable<S>> : undefined;
 type ActorFor<R> = R extends "public" ? Actor | null : Actor;
@@ -32,19 +31,6 @@ interface SpecArgs<S extends RouteSpec> {
   params: Out<S["params"]>;
   query: Out<S["query"]>;
   body: Out<S["body"]>;
-}
-
-// The older form, without a declaration: kept while routes move to declarations.
-interface LegacyOptions<B extends z.ZodType | undefined> {
-  role: Role | "public";
-  body?: B;
-}
-interface LegacyArgs<A, B> {
-  req: Request;
-  db: Db;
-  actor: A;
-  body: B;
-  params: Record<string, string>;
 }
 
 export function errorResponse(err: unknown): Response {
@@ -100,48 +86,30 @@ function shapeResponse(spec: RouteSpec, url: URL, result: unknown): Response {
   return Response.json(body, { status, headers });
 }
 
-export function withApi<S extends RouteSpec>(spec: S, handler: (args: SpecArgs<S>) => Promise<Result<S["response"]>>): RouteHandler;
-export function withApi<B extends z.ZodType | undefined = undefined, R extends Role | "public" = Role>(
-  options: LegacyOptions<B> & { role: R; path?: never },
-  handler: (args: LegacyArgs<ActorFor<R>, B extends z.ZodType ? z.output<B> : unknown>) => Promise<Response | unknown>,
-): RouteHandler;
-export function withApi(options: RouteSpec | LegacyOptions<z.ZodType | undefined>, handler: (args: never) => Promise<unknown>): RouteHandler {
-  const spec = "path" in options ? options : null;
-  const wrapped: RouteHandler = async (req, context) => {
+export function withApi<S extends RouteSpec>(spec: S, handler: (args: SpecArgs<S>) => Promise<Result<S["response"]>>): RouteHandler {
+  const wrapped = async (req: Request, context: Context): Promise<Response> => {
     const started = Date.now();
     let status = 500;
     try {
       const db = getDb();
       const url = new URL(req.url);
       const actor = await resolveActor(req, db);
-      if (options.role !== "public") {
+      if (spec.role !== "public") {
         if (!actor) throw new UnauthenticatedError();
-        requireRole(actor, options.role);
+        requireRole(actor, spec.role);
       }
+      requireScope(actor, requiredScope(spec));
       const write = req.method !== "GET" && req.method !== "HEAD";
-      if (spec) requireScope(actor, requiredScope(spec));
       if (write) assertSameOrigin(req, actor);
-      const rawParams = flatParams((await context?.params) ?? {});
-      let response: Response;
-      if (spec) {
-        const params = parseParams(spec, rawParams);
-        const query = parseQuery(spec, url);
-        let body: unknown = undefined;
-        if (write && req.method !== "DELETE") {
-          const raw = await readJson(req);
-          body = spec.body ? parseInput(spec.body, raw) : raw;
-        }
-        const result = await handler({ req, url, db, actor, params, query, body } as never);
-        response = shapeResponse(spec, url, result);
-      } else {
-        let body: unknown = undefined;
-        if (write && req.method !== "DELETE") {
-          const raw = await readJson(req);
-          body = options.body ? parseInput(options.body, raw) : raw;
-        }
-        const result = await handler({ req, db, actor, body, params: rawParams } as never);
-        response = result instanceof Response ? result : Response.json(result);
+      const params = parseParams(spec, flatParams((await context?.params) ?? {}));
+      const query = parseQuery(spec, url);
+      let body: unknown = undefined;
+      if (write && req.method !== "DELETE") {
+        const raw = await readJson(req);
+        body = spec.body ? parseInput(spec.body, raw) : raw;
       }
+      const result = await handler({ req, url, db, actor, params, query, body } as never);
+      const response = shapeResponse(spec, url, result);
       status = response.status;
       return response;
     } catch (err) {
@@ -152,6 +120,5 @@ export function withApi(options: RouteSpec | LegacyOptions<z.ZodType | undefined
       if (process.env.STRATA_LOG_REQUESTS !== "0") console.log(`[api] ${req.method} ${new URL(req.url).pathname} ${status} ${Date.now() - started}ms`);
     }
   };
-  if (spec) wrapped.spec = spec;
-  return wrapped;
+  return Object.assign(wrapped, { spec });
 }

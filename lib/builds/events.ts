@@ -9,6 +9,7 @@ import { buildLogs, TERMINAL_STATUSES } from "../db/schema";
 import { config } from "../config";
 import { getBuild } from "./builds";
 import { liveBuildEvents, liveCounters, type LiveBuildEvents, type WakeKind } from "./live";
+import { shownBuild, type BuildItemJson } from "./view";
 
 const KEEPALIVE_MS = 15_000;
 /** Lines a `log` event carries at most; the next page is read when the client has taken this one. */
@@ -21,11 +22,11 @@ export type BuildSnapshot = Awaited<ReturnType<typeof getBuild>>;
 /**
  * What decides whether a snapshot is news: everything the page can show — status, phase and its detail, each
  * package's status, step, timings and artefact (which lands while the build still runs) — but not the heartbeat,
- * which the worker rewrites every second and which would turn every poll into an event, nor the log byte and line
- * counters, which every log batch moves (the `log` events carry the lines themselves).
+ * which the worker rewrites every second and which would turn every poll into an event (the shown build leaves it
+ * out), nor the log byte and line counters, which every log batch moves (the `log` events carry the lines themselves).
  */
-export function buildChangeKey(snapshot: BuildSnapshot): string {
-  const { heartbeatAt: _heartbeat, logBytes: _bytes, logLines: _lines, ...shown } = snapshot;
+export function buildChangeKey(snapshot: BuildSnapshot | BuildItemJson): string {
+  const { logBytes: _bytes, logLines: _lines, ...shown } = "heartbeatAt" in snapshot ? shownBuild(snapshot) : snapshot;
   return JSON.stringify(shown);
 }
 
@@ -130,10 +131,12 @@ export async function buildEventStream(db: Db, actor: Actor, buildId: string, la
               snapshot = await getBuild(db, actor, buildId);
               liveCounters.snapshots++;
             }
-            const shown = buildChangeKey(snapshot);
+            // The event carries the build as GET /api/v1/builds/{id} shapes it: no worker, job or heartbeat.
+            const build = shownBuild(snapshot);
+            const shown = buildChangeKey(build);
             if (shown !== lastShown) {
               lastShown = shown;
-              return send(event("build", snapshot));
+              return send(event("build", build));
             }
             if (logsPending) {
               logsPending = false;

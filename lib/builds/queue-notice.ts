@@ -4,12 +4,14 @@
 export interface QueueNoticeInput {
   status: string;
   phaseDetail: string | null;
-  /** Attempts so far (claims); absent from older snapshots. */
-  attempt?: number;
-  maxAttempts?: number;
-  /** ISO time (the page's JSON) or Date of the next attempt. */
-  retryAt?: string | Date | null;
-  retryReason?: string | null;
+  /** The build's `retry` object (lib/builds/view.ts); null or absent while the first attempt is the only one. */
+  retry?: {
+    attemptNumber: number;
+    maxAttempts: number;
+    /** ISO time (the page's JSON) or Date of the next attempt. */
+    at: string | Date | null;
+    reason: string | null;
+  } | null;
 }
 
 export type QueueNotice =
@@ -19,15 +21,15 @@ export type QueueNotice =
 
 /** The line for a queued or running build, counting down to `now` (null before the page has a clock). */
 export function queueNotice(build: QueueNoticeInput, now: number | null): QueueNotice | null {
-  const of = build.maxAttempts ?? 1;
-  if (build.status === "queued" && build.retryAt) {
-    const at = typeof build.retryAt === "string" ? Date.parse(build.retryAt) : build.retryAt.getTime();
+  const retry = build.retry ?? null;
+  if (build.status === "queued" && retry?.at) {
+    const at = typeof retry.at === "string" ? Date.parse(retry.at) : retry.at.getTime();
     const seconds = now === null ? null : Math.max(0, Math.ceil((at - now) / 1000));
     const when = seconds === null ? "retrying soon" : seconds > 0 ? `retrying in ${seconds} s` : "retrying now";
-    return { kind: "retrying", headline: `${when} (attempt ${(build.attempt ?? 0) + 1} of ${of})`, reason: build.retryReason ?? null };
+    return { kind: "retrying", headline: `${when} (attempt ${retry.attemptNumber} of ${retry.maxAttempts})`, reason: retry.reason };
   }
   if (build.status === "queued" && build.phaseDetail?.startsWith("waiting:")) return { kind: "waiting", headline: `${build.phaseDetail}; it starts when one of them ends` };
-  if (build.status === "running" && (build.attempt ?? 1) > 1)
-    return { kind: "attempt", headline: `attempt ${build.attempt} of ${of}${build.retryReason ? `; the last one failed: ${build.retryReason}` : ""}` };
+  if (build.status === "running" && retry && retry.attemptNumber > 1)
+    return { kind: "attempt", headline: `attempt ${retry.attemptNumber} of ${retry.maxAttempts}${retry.reason ? `; the last one failed: ${retry.reason}` : ""}` };
   return null;
 }

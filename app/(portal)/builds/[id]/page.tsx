@@ -10,7 +10,7 @@ import { listChannels } from "@/lib/channels/channels";
 import { BuildView } from "@/components/builds/build-view";
 import { BuildReleasePanel } from "@/components/releases/build-release-panel";
 import { BuildDiskImages } from "@/components/disk-images/build-disk-images";
-import type { BuildView as BuildJson } from "@/components/builds/format";
+import { shownBuild } from "@/lib/builds/view";
 
 async function loadBuild(actor: Actor, id: string) {
   const db = getDb();
@@ -35,8 +35,8 @@ export default async function BuildPage({ params }: { params: Promise<{ id: stri
   const actor = await requirePageActor();
   const { id } = await params;
   const { build, flavour } = await loadBuild(actor, id);
-  // Dates become ISO strings, exactly as the event stream sends them.
-  const initial = JSON.parse(JSON.stringify(build)) as BuildJson;
+  // Shaped as the API and the event stream send it: dates as ISO strings, no worker or job fields.
+  const initial = shownBuild(build);
   // Offered for a build that succeeded, or still may: the panel shows the release form once it has.
   const releasable = build.status === "succeeded" ? build.imageRef !== null && build.imageDigest !== null : build.status === "queued" || build.status === "running";
   const channels = releasable ? (await listChannels(getDb(), actor, flavour.id)).channels : [];

@@ -1,10 +1,9 @@
 import { withApi } from "@/lib/api/with-api";
+import * as routes from "@/lib/api/routes/devices";
 import { getDevice, revokeDevice, updateDevice } from "@/lib/devices/devices";
 
-export const GET = withApi({ role: "customer" }, async ({ db, actor, params }) => getDevice(db, actor, params.id));
+export const GET = withApi(routes.getDevice, async ({ db, actor, params }) => getDevice(db, actor, params.id));
 
-/** `{ name? , pinnedReference? (null unpins), channelId? }`. */
-export const PATCH = withApi({ role: "customer" }, async ({ db, actor, params, body }) => updateDevice(db, actor, params.id, body));
+export const PATCH = withApi(routes.updateDevice, async ({ db, actor, params, body }) => updateDevice(db, actor, params.id, body));
 
-/** Revoke: the device's secret stops working. */
-export const DELETE = withApi({ role: "customer" }, async ({ db, actor, params }) => revokeDevice(db, actor, params.id));
+export const DELETE = withApi(routes.revokeDevice, async ({ db, actor, params }) => revokeDevice(db, actor, params.id));

@@ -1,5 +1,5 @@
 import { withApi } from "@/lib/api/with-api";
+import * as routes from "@/lib/api/routes/disk-images";
 import { getDiskImage } from "@/lib/disk-images/disk-images";
 
-/** One disk image: status, progress, files and layout, with its build and flavour. */
-export const GET = withApi({ role: "customer" }, async ({ db, actor, params }) => getDiskImage(db, actor, params.id));
+export const GET = withApi(routes.getDiskImage, async ({ db, actor, params }) => getDiskImage(db, actor, params.id));

@@ -1,4 +1,5 @@
 import { withApi } from "@/lib/api/with-api";
+import * as routes from "@/lib/api/routes/flavours";
 import { importFlavour } from "@/lib/flavours/transfer";
 
-export const POST = withApi({ role: "customer" }, async ({ db, actor, body }) => Response.json(await importFlavour(db, actor, body), { status: 201 }));
+export const POST = withApi(routes.importFlavour, async ({ db, actor, body }) => importFlavour(db, actor, body));

@@ -1,7 +1,7 @@
 import { withApi } from "@/lib/api/with-api";
+import * as routes from "@/lib/api/routes/registration-tokens";
 import { revokeRegistrationToken } from "@/lib/devices/registration-tokens";
 
-export const DELETE = withApi({ role: "customer" }, async ({ db, actor, params }) => {
+export const DELETE = withApi(routes.revokeRegistrationToken, async ({ db, actor, params }) => {
   await revokeRegistrationToken(db, actor, params.id);
-  return new Response(null, { status: 204 });
 });

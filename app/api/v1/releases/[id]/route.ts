@@ -1,5 +1,5 @@
 import { withApi } from "@/lib/api/with-api";
+import * as routes from "@/lib/api/routes/releases";
 import { getRelease } from "@/lib/releases/releases";
 
-/** The release with its diff against the channel's current release. */
-export const GET = withApi({ role: "customer" }, async ({ db, actor, params }) => getRelease(db, actor, params.id));
+export const GET = withApi(routes.getRelease, async ({ db, actor, params }) => getRelease(db, actor, params.id));

@@ -1,4 +1,9 @@
 import { withApi } from "@/lib/api/with-api";
+import * as routes from "@/lib/api/routes/builds";
 import { cancelBuild } from "@/lib/builds/builds";
+import { buildRetry } from "@/lib/builds/view";
 
-export const POST = withApi({ role: "customer" }, async ({ db, actor, params }) => cancelBuild(db, actor, params.id));
+export const POST = withApi(routes.cancelBuild, async ({ db, actor, params }) => {
+  const build = await cancelBuild(db, actor, params.id);
+  return { ...build, retry: buildRetry(build) };
+});

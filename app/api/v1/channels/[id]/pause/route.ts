@@ -1,5 +1,5 @@
 import { withApi } from "@/lib/api/with-api";
+import * as routes from "@/lib/api/routes/channels";
 import { pauseChannel } from "@/lib/channels/channels";
 
-/** Admins: devices stay where they are until resumed. `{ reason? }`. */
-export const POST = withApi({ role: "admin" }, async ({ db, actor, params, body }) => pauseChannel(db, actor, params.id, body));
+export const POST = withApi(routes.pauseChannel, async ({ db, actor, params, body }) => pauseChannel(db, actor, params.id, body));

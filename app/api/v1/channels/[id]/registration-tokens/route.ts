@@ -1,7 +1,7 @@
 import { withApi } from "@/lib/api/with-api";
+import * as routes from "@/lib/api/routes/registration-tokens";
 import { createRegistrationToken, listRegistrationTokens } from "@/lib/devices/registration-tokens";
 
-export const GET = withApi({ role: "customer" }, async ({ db, actor, params }) => ({ tokens: await listRegistrationTokens(db, actor, params.id) }));
+export const GET = withApi(routes.listRegistrationTokens, async ({ db, actor, params }) => ({ tokens: await listRegistrationTokens(db, actor, params.id) }));
 
-/** `{ name, expiresInDays?, maxUses? }`; the response's `token` is shown once. */
-export const POST = withApi({ role: "customer" }, async ({ db, actor, params, body }) => Response.json(await createRegistrationToken(db, actor, params.id, body), { status: 201 }));
+export const POST = withApi(routes.createRegistrationToken, async ({ db, actor, params, body }) => createRegistrationToken(db, actor, params.id, body));

@@ -1,5 +1,5 @@
 import { withApi } from "@/lib/api/with-api";
+import * as routes from "@/lib/api/routes/channels";
 import { setRollout } from "@/lib/channels/channels";
 
-/** Admins: `{ percent }` of devices get the current release. */
-export const POST = withApi({ role: "admin" }, async ({ db, actor, params, body }) => setRollout(db, actor, params.id, body));
+export const POST = withApi(routes.setRollout, async ({ db, actor, params, body }) => setRollout(db, actor, params.id, body));

@@ -1,5 +1,6 @@
 import { withApi } from "@/lib/api/with-api";
+import * as routes from "@/lib/api/routes/flavours";
 import { importImage } from "@/lib/builds/import";
 
 /** `{ reference, digest }`: imports exactly the checked digest as a build; 409 when the tag moved since the check. */
-export const POST = withApi({ role: "customer" }, async ({ db, actor, params, body }) => Response.json(await importImage(db, actor, params.id, body), { status: 201 }));
+export const POST = withApi(routes.importImage, async ({ db, actor, params, body }) => importImage(db, actor, params.id, body));

@@ -1,5 +1,5 @@
 import { withApi } from "@/lib/api/with-api";
+import * as routes from "@/lib/api/routes/builds";
 import { getArtefactFiles } from "@/lib/builds/builds";
 
-/** An artefact's metadata and file list (path, type, size, mode). */
-export const GET = withApi({ role: "customer" }, async ({ db, actor, params }) => getArtefactFiles(db, actor, params.id, decodeURIComponent(params.digest)));
+export const GET = withApi(routes.buildArtefact, async ({ db, actor, params }) => getArtefactFiles(db, actor, params.id, decodeURIComponent(params.digest)));

@@ -1,5 +1,6 @@
 import { Readable } from "node:stream";
 import { withApi } from "@/lib/api/with-api";
+import * as routes from "@/lib/api/routes/disk-images";
 import { config, dataDir } from "@/lib/config";
 import { getDiskImageFile } from "@/lib/disk-images/disk-images";
 import { serveDiskImageFile } from "@/lib/disk-images/serve";
@@ -12,7 +13,7 @@ import { RegistryClient, RegistryNotFoundError } from "@/lib/registry";
 let registry: RegistryClient | null = null;
 
 /** A made file (raw or qcow2), streamed with ETag (its digest), Range (206/416) and its sha256; from this node's store, else the registry's zstd-compressed copy. */
-const handler = withApi({ role: "customer" }, async ({ req, db, actor, params }) => {
+const handler = withApi(routes.downloadDiskImage, async ({ req, db, actor, params }) => {
   const { diskImage, file, filename } = await getDiskImageFile(db, actor, params.id, params.format);
   const artifactRef = diskImage.artifactRef;
   const openRemote = artifactRef

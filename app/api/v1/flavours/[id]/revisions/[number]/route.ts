@@ -1,5 +1,5 @@
 import { withApi } from "@/lib/api/with-api";
-import { revisionNumber } from "@/lib/api/params";
+import * as routes from "@/lib/api/routes/flavours";
 import { getRevision } from "@/lib/flavours/flavours";
 
-export const GET = withApi({ role: "customer" }, async ({ db, actor, params }) => getRevision(db, actor, params.id, revisionNumber(params.number)));
+export const GET = withApi(routes.getRevision, async ({ db, actor, params }) => getRevision(db, actor, params.id, params.number));

@@ -1,5 +1,5 @@
 import { withApi } from "@/lib/api/with-api";
-import { revisionNumber } from "@/lib/api/params";
+import * as routes from "@/lib/api/routes/repository";
 import { NotFoundError } from "@/lib/errors";
 import { artefactResponse, defaultArtefactSources } from "@/lib/repository/download";
 import { luetArtefactByFileName } from "@/lib/repository/luet";
@@ -10,8 +10,8 @@ import { findArtefactForDownload, getRepositoryIndex } from "@/lib/repository/qu
  * It sits at the revision's root because luet fetches `<repository url>/<file name>`; the other names here (files,
  * index.json, packages, repository.yaml, …) are static segments, which Next matches before this one.
  */
-const handler = withApi({ role: "customer" }, async ({ req, db, actor, params }) => {
-  const { index, revision } = await getRepositoryIndex(db, actor, params.id, revisionNumber(params.number, "repository revision"));
+const handler = withApi(routes.luetArtefact, async ({ req, db, actor, params }) => {
+  const { index, revision } = await getRepositoryIndex(db, actor, params.id, params.number);
   const fileName = decodeFileName(params.file);
   const pkg = fileName === undefined ? undefined : luetArtefactByFileName(index, fileName);
   if (!pkg) {
@@ -23,9 +23,9 @@ export const GET = handler;
 export const HEAD = handler;
 
 /** A malformed escape ("%zz") is a name no artefact has, not a server error. */
-function decodeFileName(raw: string | undefined): string | undefined {
+function decodeFileName(raw: string): string | undefined {
   try {
-    return raw === undefined ? undefined : decodeURIComponent(raw);
+    return decodeURIComponent(raw);
   } catch {
     return undefined;
   }

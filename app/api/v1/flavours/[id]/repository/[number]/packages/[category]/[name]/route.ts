@@ -1,8 +1,8 @@
 import { withApi } from "@/lib/api/with-api";
-import { revisionNumber } from "@/lib/api/params";
+import * as routes from "@/lib/api/routes/repository";
 import { getRepositoryPackage } from "@/lib/repository/queries";
 
 /** One package of a revision: its metadata, definition, artefact and requires graph. */
-export const GET = withApi({ role: "customer" }, async ({ db, actor, params }) =>
-  getRepositoryPackage(db, actor, params.id, revisionNumber(params.number, "repository revision"), params.category, params.name),
+export const GET = withApi(routes.getPackage, async ({ db, actor, params }) =>
+  getRepositoryPackage(db, actor, params.id, params.number, params.category, params.name),
 );
