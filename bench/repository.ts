@@ -223,7 +223,7 @@ async function publishingOf(api: Api, flavourId: string, view: BuildView, lines:
 
   const number = Number(published[1]);
   check(view.repositoryRevision === number, `${what}: the build says revision ${view.repositoryRevision}, its log says ${number}`);
-  const listed = (await api.get<RepositoryRevisionSummary[]>(`/flavours/${flavourId}/repository`)).find((r) => r.buildId === view.id);
+  const listed = (await api.get<{ revisions: RepositoryRevisionSummary[] }>(`/flavours/${flavourId}/repository`)).revisions.find((r) => r.buildId === view.id);
   check(listed !== undefined, `${what}: GET /flavours/${flavourId}/repository lists no revision of build ${view.version}`);
   check(listed.number === number && listed.reference === published[2] && listed.indexDigest === published[3], `${what}: the listed revision (${listed.number}, ${listed.reference}) is not the one the log names`);
   const revision = await api.get<RepositoryRevisionView>(`/flavours/${flavourId}/repository/${number}`);

@@ -76,10 +76,10 @@ test("a client generated from the OpenAPI document calls the API with a bearer t
     expect(invalid.error?.error.message).toMatch(/name/);
     expect(JSON.stringify(invalid.error?.error.details)).toContain('"path":"name"');
 
-    // The repository of a flavour that was never built: an empty list, not an error.
+    // The repository of a flavour that was never built: an empty page, not an error.
     const repository = await client.GET("/api/v1/flavours/{id}/repository", { params: { path: { id: ids[0] } } });
     expect(repository.response.status).toBe(200);
-    expect(repository.data).toEqual([]);
+    expect(repository.data).toEqual({ revisions: [], next: null });
 
     // A paginated list, one at a time, following `next` (and the Link header) to the end: each flavour once.
     const listed: string[] = [];

@@ -1,26 +1,14 @@
-// Pick two repository revisions and open their diff: a plain GET form, so it works before (and without) JavaScript.
+// Pick two repository revisions by number and open their diff: a plain GET form, so it works before (and without)
+// JavaScript. Numbers, not lists of every revision: a busy flavour has hundreds, and the paged table lists them.
 import { Button } from "../ui/button";
-import { SelectField } from "../ui/controls";
+import { Field } from "../ui/field";
 
-export interface RevisionChoice {
-  number: number;
-  version: string;
-}
-
-export function CompareForm({ flavourId, revisions, from, to }: { flavourId: string; revisions: RevisionChoice[]; from?: number; to?: number }) {
-  const option = (r: RevisionChoice) => (
-    <option key={r.number} value={r.number}>
-      Revision {r.number} ({r.version})
-    </option>
-  );
+export function CompareForm({ flavourId, latest, from, to }: { flavourId: string; /** The newest revision's number. */ latest: number; from?: number; to?: number }) {
+  const hint = `A revision (1–${latest})`;
   return (
     <form method="get" action={`/flavours/${flavourId}/repository/diff`} aria-label="Compare revisions" className="flex flex-wrap items-end gap-3">
-      <SelectField label="From" name="from" defaultValue={from === undefined ? undefined : String(from)} className="w-64">
-        {revisions.map(option)}
-      </SelectField>
-      <SelectField label="To" name="to" defaultValue={to === undefined ? undefined : String(to)} className="w-64">
-        {revisions.map(option)}
-      </SelectField>
+      <Field label="From" name="from" type="number" min={1} max={latest} required defaultValue={from === undefined ? undefined : String(from)} hint={hint} className="w-48" />
+      <Field label="To" name="to" type="number" min={1} max={latest} required defaultValue={to === undefined ? undefined : String(to)} hint={hint} className="w-48" />
       <Button type="submit" variant="secondary">
         Compare
       </Button>

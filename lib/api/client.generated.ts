@@ -696,7 +696,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The revisions of the flavour's package repository, newest first */
+        /** The revisions of the flavour's package repository, newest first, a page at a time */
         get: operations["getFlavoursByIdRepository"];
         put?: never;
         post?: never;
@@ -1046,7 +1046,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your organisation (admins: every organisation) with its member count */
+        /** Your organisation (admins: every organisation) with its member count, in slug order, a page at a time */
         get: operations["getOrgs"];
         put?: never;
         post?: never;
@@ -6639,7 +6639,12 @@ export interface operations {
     };
     getFlavoursByIdRepository: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Opaque cursor from the previous page's `next` */
+                cursor?: string;
+                /** @description Items per page (1–100, default 50) */
+                limit?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -6648,33 +6653,48 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The revisions of the flavour's package repository, newest first */
+            /** @description The revisions of the flavour's package repository, newest first, a page at a time */
             200: {
                 headers: {
+                    /** @description The next page: `<…?cursor=…>; rel="next"` */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        /** Format: uuid */
-                        id: string;
-                        number: number;
-                        /** Format: date-time */
-                        createdAt: string;
-                        /** Format: uuid */
-                        buildId: string;
-                        version: string;
-                        imageRef: string | null;
-                        imageDigest: string | null;
-                        /** @description The OCI artifact <registry>/<org>/<flavour>-repo:<number> */
-                        reference: string;
-                        manifestDigest: string;
-                        indexDigest: string;
-                        packageCount: number;
-                        fileCount: number;
-                        size: number;
-                        uncompressedSize: number;
-                        debianPackageCount: number;
-                    }[];
+                        revisions: {
+                            /** Format: uuid */
+                            id: string;
+                            number: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: uuid */
+                            buildId: string;
+                            version: string;
+                            imageRef: string | null;
+                            imageDigest: string | null;
+                            /** @description The OCI artifact <registry>/<org>/<flavour>-repo:<number> */
+                            reference: string;
+                            manifestDigest: string;
+                            indexDigest: string;
+                            packageCount: number;
+                            fileCount: number;
+                            size: number;
+                            uncompressedSize: number;
+                            debianPackageCount: number;
+                        }[];
+                        /** @description Cursor of the next page; null on the last */
+                        next: string | null;
+                    };
+                };
+            };
+            /** @description A bad cursor or limit */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not signed in, or the token is not valid */
@@ -6695,7 +6715,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such flavour. */
+            /** @description No such flavour */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -8722,16 +8742,25 @@ export interface operations {
     };
     getOrgs: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Opaque cursor from the previous page's `next` */
+                cursor?: string;
+                /** @description Items per page (1–100, default 50) */
+                limit?: number;
+                /** @description Part of the name or slug, any case */
+                q?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Your organisation (admins: every organisation) with its member count */
+            /** @description Your organisation (admins: every organisation) with its member count, in slug order, a page at a time */
             200: {
                 headers: {
+                    /** @description The next page: `<…?cursor=…>; rel="next"` */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8745,7 +8774,18 @@ export interface operations {
                             createdAt: string;
                             members: number;
                         }[];
+                        /** @description Cursor of the next page; null on the last */
+                        next: string | null;
                     };
+                };
+            };
+            /** @description A bad cursor, limit or q */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Not signed in, or the token is not valid */

@@ -1,12 +1,13 @@
 // What users ask of repositories: revisions, packages, file lists and search (served from the file index in
 // PostgreSQL, in pages), diffs, and who may download an artefact. Every read is scoped to the actor's organisation.
-import { and, asc, desc, eq, gt, inArray, ne, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, lt, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { DbOrTx } from "../db";
 import { artefactFiles, artefacts, buildPackages, builds, flavours, orgs, repositoryDebianPackages, repositoryPackages, repositoryRevisions, type RepositoryRevisionRow } from "../db/schema";
 import type { Actor } from "../auth/actor";
 import { orgScope } from "../auth/roles";
 import { BadRequestError, NotFoundError } from "../errors";
+import { cursorIntSchema, decodeCursor, pageLimit, toPage } from "../api/cursor";
 import { getFlavourRow } from "../flavours/flavours";
 import { parseIndex } from "./index-doc";
 import { diffDebianPackages, diffFiles, diffPackages } from "./diff";
@@ -57,15 +58,28 @@ const summaryColumns = {
   debianPackageCount: repositoryRevisions.debianPackageCount,
 };
 
-/** The revisions of a flavour's repository, newest first. */
-export async function listRepositoryRevisions(db: DbOrTx, actor: Actor, flavourId: string): Promise<RevisionSummary[]> {
+export interface ListRepositoryRevisionsOptions {
+  cursor?: string;
+  limit?: number;
+}
+
+/**
+ * The revisions of a flavour's repository, newest first, a page at a time (one more per successful build, so a busy
+ * flavour has hundreds). Keyed on the revision number, unique per flavour, through repository_revisions_flavour_number_idx.
+ */
+export async function listRepositoryRevisions(db: DbOrTx, actor: Actor, flavourId: string, opts: ListRepositoryRevisionsOptions = {}): Promise<{ revisions: RevisionSummary[]; next: string | null }> {
+  const limit = pageLimit(opts.limit);
+  const after = decodeCursor("repository-revisions", opts.cursor, z.tuple([cursorIntSchema]));
   const flavour = await getFlavourRow(db, actor, flavourId);
-  return db
+  const rows = await db
     .select(summaryColumns)
     .from(repositoryRevisions)
     .innerJoin(builds, eq(builds.id, repositoryRevisions.buildId))
-    .where(eq(repositoryRevisions.flavourId, flavour.id))
-    .orderBy(desc(repositoryRevisions.number));
+    .where(and(eq(repositoryRevisions.flavourId, flavour.id), after ? lt(repositoryRevisions.number, after[0]) : undefined))
+    .orderBy(desc(repositoryRevisions.number))
+    .limit(limit + 1);
+  const { items, next } = toPage(rows, limit, "repository-revisions", (r) => [r.number]);
+  return { revisions: items, next };
 }
 
 async function revisionRow(db: DbOrTx, actor: Actor, flavourId: string, number: number): Promise<{ flavour: { id: string; name: string; orgId: string }; revision: RepositoryRevisionRow }> {

@@ -130,8 +130,9 @@ describe("publishing", () => {
     expect([first.repositoryRevision, second.repositoryRevision]).toEqual([1, 2]);
     const { status, body } = await json(await call(revisionsRoute.GET, { id: flavourId }));
     expect(status).toBe(200);
-    expect(body.map((r: { number: number }) => r.number)).toEqual([2, 1]);
-    expect(body[0]).toMatchObject({ buildId: second.id, version: second.version, packageCount: 3, reference: `${registry.url}/${customer.org.slug}/${flavourName}-repo:2` });
+    expect(body.revisions.map((r: { number: number }) => r.number)).toEqual([2, 1]);
+    expect(body.next).toBeNull();
+    expect(body.revisions[0]).toMatchObject({ buildId: second.id, version: second.version, packageCount: 3, reference: `${registry.url}/${customer.org.slug}/${flavourName}-repo:2` });
   });
 
   it("serves an index whose bytes hash to the recorded digest and list every package", async () => {

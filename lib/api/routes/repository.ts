@@ -1,7 +1,7 @@
 // A flavour's package repository: one numbered revision per successful build, browsed (packages, files, search,
 // diffs) and served as files luet and other clients fetch (index.json, repository.yaml, tree, meta, artefacts, SBOM).
 import { z } from "zod";
-import { positiveInt, route, timestamp, uuid, idParams } from "../spec";
+import { idParams, page, pageQuery, positiveInt, route, timestamp, uuid } from "../spec";
 import { FileListQuery, FileSearchQuery } from "../../repository/queries";
 import { PackageDefinition } from "./flavours";
 
@@ -131,12 +131,15 @@ const tags = ["repository"];
 export const listRevisions = route({
   method: "GET",
   path: "/api/v1/flavours/{id}/repository",
-  summary: "The revisions of the flavour's package repository, newest first",
+  summary: "The revisions of the flavour's package repository, newest first, a page at a time",
   tags,
   role: "customer",
   params: idParams,
   notFound: NO_FLAVOUR,
-  response: z.array(RevisionSummary),
+  query: pageQuery,
+  response: page("revisions", RevisionSummary),
+  paginated: true,
+  errors: { 400: "A bad cursor or limit", 404: "No such flavour" },
 });
 
 export const getRevision = route({

@@ -6,6 +6,9 @@ import { listRepositoryRevisions } from "@/lib/repository/queries";
 import { Card, PageHeader } from "@/components/ui/card";
 import { formatBytes } from "@/components/builds/format";
 import { CompareForm } from "@/components/repository/compare-form";
+import { Alert } from "@/components/ui/alert";
+import { oneParam, Pager } from "@/components/ui/pager";
+import { loadPage } from "@/lib/api/cursor";
 import { repositoryPath } from "@/components/repository/format";
 import { loadFlavour } from "../load";
 
@@ -17,11 +20,21 @@ export async function generateMetadata({ params }: { params: Promise<{ id: strin
 
 const when = (d: Date) => d.toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
 
-export default async function RepositoryPage({ params }: { params: Promise<{ id: string }> }) {
+/** Revisions per page: every successful build adds one, and the page stays small however many there are. */
+const PAGE_SIZE = 50;
+
+export default async function RepositoryPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<{ cursor?: string | string[] }> }) {
   const actor = await requirePageActor();
   const { id } = await params;
+  const cursor = oneParam((await searchParams).cursor);
   const flavour = await loadFlavour(actor, id);
-  const revisions = await listRepositoryRevisions(getDb(), actor, flavour.id);
+  const db = getDb();
+  const { page, problem } = await loadPage((c) => listRepositoryRevisions(db, actor, flavour.id, { cursor: c, limit: PAGE_SIZE }), cursor);
+  const { revisions, next } = page;
+  // The compare form starts at the previous → the latest revision, whichever page the table is on.
+  const onFirstPage = !cursor || problem !== null;
+  const newest = onFirstPage ? revisions : (await listRepositoryRevisions(db, actor, flavour.id, { limit: 2 })).revisions;
+  const latest = newest[0]?.number ?? 0;
   const link = "rounded-md bg-white px-3 py-1.5 text-sm font-medium text-slate-800 ring-1 ring-slate-300 hover:bg-slate-50";
   return (
     <>
@@ -37,6 +50,11 @@ export default async function RepositoryPage({ params }: { params: Promise<{ id:
       />
       <div className="space-y-6">
         <Card title="Revisions">
+          {problem && (
+            <div className="mb-4">
+              <Alert tone="error">{problem}</Alert>
+            </div>
+          )}
           {revisions.length === 0 ? (
             <div className="py-6 text-center text-sm text-slate-600">
               <p className="font-medium text-slate-800">No revisions yet.</p>
@@ -105,11 +123,21 @@ export default async function RepositoryPage({ params }: { params: Promise<{ id:
               </table>
             </div>
           )}
+          <Pager
+            label="Pages of revisions"
+            path={`/flavours/${flavour.id}/repository`}
+            filters={{}}
+            next={next}
+            onFirstPage={onFirstPage}
+            shown={revisions.length > 0 ? `Revisions ${revisions[0].number}${revisions.length > 1 ? `–${revisions[revisions.length - 1].number}` : ""} of ${latest}` : undefined}
+            firstLabel="Newest revisions"
+            nextLabel="Older revisions"
+          />
         </Card>
-        {revisions.length > 1 && (
+        {newest.length > 1 && (
           <Card title="Compare">
             <p className="mb-3 text-sm text-slate-600">See which packages, files and Debian packages differ between two revisions, and by how much the repository grew.</p>
-            <CompareForm flavourId={flavour.id} revisions={revisions} from={revisions[1].number} to={revisions[0].number} />
+            <CompareForm flavourId={flavour.id} latest={latest} from={newest[1].number} to={latest} />
           </Card>
         )}
       </div>

@@ -30,7 +30,9 @@ export default async function RepositoryDiffPage({ params, searchParams }: { par
   const query = await searchParams;
   const flavour = await loadFlavour(actor, id);
   const db = getDb();
-  const revisions = await listRepositoryRevisions(db, actor, flavour.id);
+  // The two newest: the default comparison (the form takes numbers; the repository page lists every revision).
+  const { revisions } = await listRepositoryRevisions(db, actor, flavour.id, { limit: 2 });
+  const latest = revisions[0]?.number ?? 0;
 
   // Missing, malformed and unknown numbers get a message and the form, never an error page.
   const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
@@ -64,9 +66,9 @@ export default async function RepositoryDiffPage({ params, searchParams }: { par
     await Promise.all([filesOf(diff.to.number, diff.packages.added, addedFiles), filesOf(diff.from.number, diff.packages.removed, removedFiles)]);
   }
 
-  const numbers = new Set(revisions.map((r) => r.number));
-  const defaultTo = to !== null && numbers.has(to) ? to : revisions[0]?.number;
-  const defaultFrom = from !== null && numbers.has(from) ? from : revisions[1]?.number ?? revisions[0]?.number;
+  const inRange = (n: number | null): n is number => n !== null && n <= latest;
+  const defaultTo = inRange(to) ? to : revisions[0]?.number;
+  const defaultFrom = inRange(from) ? from : (revisions[1]?.number ?? revisions[0]?.number);
   const title = diff ? `Revision ${diff.from.number} → ${diff.to.number}` : "Compare revisions";
   return (
     <>
@@ -108,7 +110,7 @@ export default async function RepositoryDiffPage({ params, searchParams }: { par
               )}
               {!diff && problems.length === 0 && <p className="text-sm text-slate-600">Pick the revision to compare from and the one to compare to.</p>}
               {revisions.length === 1 && <p className="text-sm text-slate-600">There is one revision so far; the next successful build publishes another to compare it with.</p>}
-              <CompareForm flavourId={flavour.id} revisions={revisions} from={defaultFrom} to={defaultTo} />
+              <CompareForm flavourId={flavour.id} latest={latest} from={defaultFrom} to={defaultTo} />
             </div>
           )}
         </Card>
