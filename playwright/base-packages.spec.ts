@@ -1,21 +1,8 @@
 // Choosing base packages in the flavour editor: leave one out and save, see the refusal for a package a kept one
 // requires, see why an essential package stays; the history shows what a revision leaves out.
-import crypto from "node:crypto";
 import { expect, test, type Page } from "@playwright/test";
+import { forkBundledBase, uniqueName } from "./helpers";
 
-const uniqueName = (tag: string) => `${tag}-${crypto.randomUUID().slice(0, 8)}`;
-
-async function fork(page: Page, name: string) {
-  await page.goto("/flavours");
-  const form = page.getByRole("form", { name: "Fork base manifest" });
-  // Other specs publish small base manifests of their own; these tests build on the bundled one.
-  const bundled = await form.getByRole("option", { name: /^strata-base 1\b/ }).textContent();
-  await form.getByLabel("Base manifest version").selectOption({ label: bundled! });
-  await form.getByLabel("Flavour name").fill(name);
-  await form.getByRole("button", { name: "Fork" }).click();
-  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
-  return page.url().split("/flavours/")[1].split(/[?#]/)[0];
-}
 
 const basePackages = (page: Page) => page.getByRole("list", { name: "Base packages of this flavour" });
 const row = (page: Page, id: string) => basePackages(page).getByRole("listitem", { name: id, exact: true });
@@ -27,7 +14,7 @@ async function openBasePackages(page: Page) {
 
 test("leave out system/openssh and save: the revision builds without it and the history says so", async ({ page }) => {
   const name = uniqueName("no-ssh");
-  const id = await fork(page, name);
+  const id = await forkBundledBase(page, name);
   await openBasePackages(page);
   await expect(row(page, "system/openssh")).toContainText("openssh");
 
@@ -61,7 +48,7 @@ test("leave out system/openssh and save: the revision builds without it and the 
 });
 
 test("a package a kept one requires is refused by name, and an essential one says why it stays", async ({ page }) => {
-  const id = await fork(page, uniqueName("keep-net"));
+  const id = await forkBundledBase(page, uniqueName("keep-net"));
   await openBasePackages(page);
 
   // system/openssh is kept and requires system/networking.

@@ -2,21 +2,8 @@
 // changes that the header's build and leaving the page respect, the fork banner, overlay previews; and the favicon.
 import crypto from "node:crypto";
 import { expect, test, type Locator, type Page } from "@playwright/test";
-import { publishTinyBase, signInInBrowser } from "./helpers";
+import { publishTinyBase, signInInBrowser, forkBundledBase, uniqueName } from "./helpers";
 
-const uniqueName = (tag: string) => `${tag}-${crypto.randomUUID().slice(0, 8)}`;
-
-async function fork(page: Page, name: string): Promise<string> {
-  await page.goto("/flavours");
-  const form = page.getByRole("form", { name: "Fork base manifest" });
-  // Other specs publish small base manifests of their own; these tests build on the bundled one.
-  const bundled = await form.getByRole("option", { name: /^strata-base 1\b/ }).textContent();
-  await form.getByLabel("Base manifest version").selectOption({ label: bundled! });
-  await form.getByLabel("Flavour name").fill(name);
-  await form.getByRole("button", { name: "Fork" }).click();
-  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
-  return page.url().split("/flavours/")[1].split(/[?#]/)[0];
-}
 
 const layers = (page: Page) => page.getByRole("list", { name: "Layers of this flavour" });
 const completions = (page: Page) => page.getByRole("listbox");
@@ -33,7 +20,7 @@ async function addHtop(page: Page) {
 
 test.describe("the YAML editor", () => {
   test("a problem is a lint diagnostic at its line, with the message on hover", async ({ page }) => {
-    await fork(page, uniqueName("lint"));
+    await forkBundledBase(page, uniqueName("lint"));
     await page.getByRole("tab", { name: "Custom YAML" }).click();
     const editor = page.getByRole("textbox", { name: "Layer definition (YAML)" });
     await editor.fill(["category: layer", "name: greeting", 'version: "1"', "colour: blue", "steps:", "  - echo hi > /etc/greeting", ""].join("\n"));
@@ -58,7 +45,7 @@ test.describe("the YAML editor", () => {
   });
 
   test("requires completes base packages and earlier layers; fields and catalog entries complete too", async ({ page }) => {
-    await fork(page, uniqueName("complete"));
+    await forkBundledBase(page, uniqueName("complete"));
     await addHtop(page);
     await page.getByRole("tab", { name: "Custom YAML" }).click();
     const editor = page.getByRole("textbox", { name: "Layer definition (YAML)" });
@@ -121,7 +108,7 @@ test.describe("the base-manifest editor", () => {
 
 test.describe("unsaved changes", () => {
   test("the header says the changes are unsaved and offers Save and build; a refused save starts no build", async ({ page }) => {
-    const id = await fork(page, uniqueName("unsaved"));
+    const id = await forkBundledBase(page, uniqueName("unsaved"));
     const header = page.getByRole("button", { name: "Build r1" });
     await expect(header).toBeVisible();
 
@@ -176,7 +163,7 @@ test.describe("unsaved changes", () => {
   });
 
   test("leaving with unsaved layers asks first: a link, the Builds tab, closing the tab", async ({ page }) => {
-    const id = await fork(page, uniqueName("leave"));
+    const id = await forkBundledBase(page, uniqueName("leave"));
     // Nothing unsaved: the Builds tab just opens.
     await page.getByRole("navigation", { name: "Flavour" }).getByRole("link", { name: "Builds" }).click();
     await expect(page).toHaveURL(new RegExp(`/flavours/${id}/builds$`));
@@ -212,7 +199,7 @@ test.describe("unsaved changes", () => {
 });
 
 test("the fork banner goes once layers are added; overlay layers preview their files; one layer is 'this layer'", async ({ page }) => {
-  await fork(page, uniqueName("small"));
+  await forkBundledBase(page, uniqueName("small"));
   const banner = page.getByText(/Forked from strata-base .* Add layers below/);
   await expect(banner).toBeVisible();
 
@@ -257,7 +244,7 @@ test("the favicon and logo are served, and no page logs a 404", async ({ page })
   page.on("response", (response) => {
     if (response.status() === 404) notFound.push(`${page.url()}: ${response.url()}`);
   });
-  const id = await fork(page, uniqueName("icons"));
+  const id = await forkBundledBase(page, uniqueName("icons"));
   for (const path of ["/dashboard", "/flavours", `/flavours/${id}`, `/flavours/${id}/builds`, `/flavours/${id}/history`, "/base-manifests", "/settings/tokens"]) {
     await page.goto(path);
     await page.waitForLoadState("load");

@@ -1,22 +1,10 @@
 // Flavours in the browser: fork, add layers three ways, save revisions, compare them; and the messages of bad input.
-import crypto from "node:crypto";
 import fs from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
-import { signInInBrowser } from "./helpers";
+import { signInInBrowser, forkBundledBase, uniqueName } from "./helpers";
 
-const uniqueName = (tag: string) => `${tag}-${crypto.randomUUID().slice(0, 8)}`;
 
-async function fork(page: Page, name: string) {
-  await page.goto("/flavours");
-  const form = page.getByRole("form", { name: "Fork base manifest" });
-  // Other specs publish small base manifests of their own; these tests build on the bundled one.
-  const bundled = await form.getByRole("option", { name: /^strata-base 1\b/ }).textContent();
-  await form.getByLabel("Base manifest version").selectOption({ label: bundled! });
-  await form.getByLabel("Flavour name").fill(name);
-  await form.getByLabel("Description").fill("Made by a Playwright test");
-  await form.getByRole("button", { name: "Fork" }).click();
-  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
-}
+const fork = (page: Page, name: string) => forkBundledBase(page, name, { description: "Made by a Playwright test" });
 
 const layers = (page: Page) => page.getByRole("list", { name: "Layers of this flavour" });
 

@@ -96,3 +96,21 @@ export async function adminPage(browser: Browser, testInfo: TestInfo): Promise<P
   await expect(page).toHaveURL(/\/dashboard$/);
   return page;
 }
+
+export const uniqueName = (tag: string) => `${tag}-${crypto.randomUUID().slice(0, 8)}`;
+
+/**
+ * Forks the bundled strata-base (other specs publish small base manifests of their own) from the flavours page, as a
+ * customer would, and returns the new flavour's id.
+ */
+export async function forkBundledBase(page: Page, name: string, opts: { description?: string } = {}): Promise<string> {
+  await page.goto("/flavours");
+  const form = page.getByRole("form", { name: "Fork base manifest" });
+  const bundled = await form.getByRole("option", { name: /^strata-base 1\b/ }).textContent();
+  await form.getByLabel("Base manifest version").selectOption({ label: bundled! });
+  await form.getByLabel("Flavour name").fill(name);
+  if (opts.description) await form.getByLabel("Description").fill(opts.description);
+  await form.getByRole("button", { name: "Fork" }).click();
+  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
+  return page.url().split("/flavours/")[1].split(/[?#]/)[0];
+}

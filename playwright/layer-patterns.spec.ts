@@ -1,17 +1,10 @@
 // An excludes pattern the builder cannot match in linear time, written in the flavour editor: the message names the
 // package, the pattern and why, at the pattern's line, and the layer is not added.
-import crypto from "node:crypto";
 import { expect, test } from "@playwright/test";
+import { forkBundledBase, uniqueName } from "./helpers";
 
 test("a custom YAML layer with a backreference in excludes shows why at its line and is not added", async ({ page }) => {
-  const name = `patterns-${crypto.randomUUID().slice(0, 8)}`;
-  await page.goto("/flavours");
-  const form = page.getByRole("form", { name: "Fork base manifest" });
-  const bundled = await form.getByRole("option", { name: /^strata-base 1\b/ }).textContent();
-  await form.getByLabel("Base manifest version").selectOption({ label: bundled! });
-  await form.getByLabel("Flavour name").fill(name);
-  await form.getByRole("button", { name: "Fork" }).click();
-  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
+  await forkBundledBase(page, uniqueName("patterns"));
 
   await page.getByRole("tab", { name: "Custom YAML" }).click();
   const editor = page.getByLabel("Layer definition (YAML)");

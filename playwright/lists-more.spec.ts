@@ -3,8 +3,8 @@
 // server's database: 60 revisions without 60 builds, 60 organisations without 60 sign-ups.
 import crypto from "node:crypto";
 import pg from "pg";
-import { expect, test, type Page } from "@playwright/test";
-import { adminPage, pageAlert } from "./helpers";
+import { expect, test } from "@playwright/test";
+import { adminPage, pageAlert, forkBundledBase } from "./helpers";
 
 let db: pg.Pool | undefined;
 test.skip(!process.env.DATABASE_URL, "needs the DATABASE_URL of the test server (npx tsx scripts/test.ts browser)");
@@ -17,16 +17,6 @@ test.afterAll(async () => {
 
 const tag = () => crypto.randomUUID().slice(0, 8);
 
-async function fork(page: Page, name: string) {
-  await page.goto("/flavours");
-  const form = page.getByRole("form", { name: "Fork base manifest" });
-  const bundled = await form.getByRole("option", { name: /^strata-base 1\b/ }).textContent();
-  await form.getByLabel("Base manifest version").selectOption({ label: bundled! });
-  await form.getByLabel("Flavour name").fill(name);
-  await form.getByRole("button", { name: "Fork" }).click();
-  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
-  return page.url().split("/flavours/")[1].split(/[?#]/)[0];
-}
 
 /** `count` succeeded builds r1.1 … and the repository revisions 1 … they published (no image or registry behind them). */
 async function insertRevisions(flavourId: string, count: number) {
@@ -47,7 +37,7 @@ async function insertRevisions(flavourId: string, count: number) {
 }
 
 test("the repository lists 60 revisions 50 to a page, and compares by number", async ({ page }) => {
-  const id = await fork(page, `long-repo-${tag()}`);
+  const id = await forkBundledBase(page, `long-repo-${tag()}`);
   await insertRevisions(id, 60);
   await page.goto(`/flavours/${id}/repository`);
   const card = page.getByRole("region", { name: "Revisions" });

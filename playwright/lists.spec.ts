@@ -4,7 +4,7 @@
 import crypto from "node:crypto";
 import pg from "pg";
 import { expect, test, type Page } from "@playwright/test";
-import { pageAlert } from "./helpers";
+import { pageAlert, forkBundledBase, uniqueName } from "./helpers";
 
 let db: pg.Pool | undefined;
 test.skip(!process.env.DATABASE_URL, "needs the DATABASE_URL of the test server (npx tsx scripts/test.ts browser)");
@@ -15,18 +15,6 @@ test.afterAll(async () => {
   await db?.end();
 });
 
-const uniqueName = (tag: string) => `${tag}-${crypto.randomUUID().slice(0, 8)}`;
-
-async function fork(page: Page, name: string) {
-  await page.goto("/flavours");
-  const form = page.getByRole("form", { name: "Fork base manifest" });
-  const bundled = await form.getByRole("option", { name: /^strata-base 1\b/ }).textContent();
-  await form.getByLabel("Base manifest version").selectOption({ label: bundled! });
-  await form.getByLabel("Flavour name").fill(name);
-  await form.getByRole("button", { name: "Fork" }).click();
-  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
-  return page.url().split("/flavours/")[1].split(/[?#]/)[0];
-}
 
 /** `count` builds of revision 1, r1.1 the oldest; every third (r1.2, r1.5, …) failed, the others succeeded. */
 async function insertBuilds(flavourId: string, count: number) {
@@ -43,7 +31,7 @@ async function insertBuilds(flavourId: string, count: number) {
 const buildLinks = (page: Page) => page.getByRole("link", { name: /^Build r1\.\d+$/ });
 
 test("every one of 120 builds is reachable with Older builds, filters stay on every page, and a stale link says so", async ({ page }) => {
-  const id = await fork(page, uniqueName("many-builds"));
+  const id = await forkBundledBase(page, uniqueName("many-builds"));
   await insertBuilds(id, 120);
   await page.goto(`/flavours/${id}/builds`);
   await expect(buildLinks(page)).toHaveCount(50);
@@ -85,7 +73,7 @@ test("every one of 120 builds is reachable with Older builds, filters stay on ev
 });
 
 test("the history lists 60 revisions once, 50 to a page, and compares any two by number", async ({ page }) => {
-  const id = await fork(page, uniqueName("long-history"));
+  const id = await forkBundledBase(page, uniqueName("long-history"));
   await db!.query(
     `insert into flavour_revisions (flavour_id, org_id, number, base_manifest_id, layers, excluded_packages, message)
      select r.flavour_id, r.org_id, g, r.base_manifest_id, '[]'::jsonb, '[]'::jsonb, 'save ' || g
@@ -116,7 +104,7 @@ test("the history lists 60 revisions once, 50 to a page, and compares any two by
 
 test("the flavours list searches by name and keeps the search on the Archived tab", async ({ page }) => {
   const tag = crypto.randomUUID().slice(0, 8);
-  await fork(page, `findme-${tag}`);
+  await forkBundledBase(page, `findme-${tag}`);
   await page.goto("/flavours");
   const search = page.getByRole("search", { name: "Search flavours" });
   await search.getByLabel("Name contains").fill(`ME-${tag}`);

@@ -6,6 +6,7 @@ import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { asc } from "drizzle-orm";
 import { closeTestDb, insertStandInBuild, makeActor, removeTestOrgs, testDb } from "../testing/fixtures";
+import { callRoute as call, walkPages as walk } from "../testing/api-pages";
 import { getPool } from "../db";
 import { orgs, repositoryRevisions } from "../db/schema";
 import type { Actor } from "../auth/actor";
@@ -25,8 +26,6 @@ afterAll(async () => {
   await getPool().end();
 });
 
-type Handler = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>;
-
 let baseId: string;
 let customer: Actor;
 let token: string;
@@ -37,35 +36,6 @@ beforeAll(async () => {
   customer = await makeActor(db);
   token = (await createToken(db, customer, { name: "lists-2" })).token;
 });
-
-async function call(handler: Handler, path: string, bearer: string, params: Record<string, string> = {}) {
-  const res = await handler(new Request(`https://localhost${path}`, { headers: { authorization: `Bearer ${bearer}` } }), { params: Promise.resolve(params) });
-  return { status: res.status, link: res.headers.get("link"), body: (await res.json()) as any };
-}
-
-/**
- * Follows `next` from the first page to the last, checking each page's Link header, and returns the items in the
- * order shown. `between` runs after each page (inserts that must neither repeat nor hide an item).
- */
-async function walk(handler: Handler, path: string, key: string, bearer: string, params: Record<string, string> = {}, between?: () => Promise<void>) {
-  const items: any[] = [];
-  let url = path;
-  for (let pages = 0; pages < 1000; pages++) {
-    const page = await call(handler, url, bearer, params);
-    expect(page.status, JSON.stringify(page.body)).toBe(200);
-    items.push(...page.body[key]);
-    if (page.body.next === null) {
-      expect(page.link).toBeNull();
-      return items;
-    }
-    const next = new URL(url, "https://localhost");
-    next.searchParams.set("cursor", page.body.next);
-    expect(page.link).toBe(`<${next.pathname}${next.search}>; rel="next"`);
-    url = `${next.pathname}${next.search}`;
-    await between?.();
-  }
-  throw new Error("more than 1000 pages");
-}
 
 const fork = (actor: Actor) => createFlavour(db, actor, { baseManifestId: baseId, name: `rp-${crypto.randomUUID().slice(0, 8)}`, description: "" });
 

@@ -4,6 +4,7 @@ import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { eq, sql } from "drizzle-orm";
 import { closeTestDb, insertStandInBuild, makeActor, removeTestOrgs, testDb } from "../testing/fixtures";
+import { callRoute, walkPages, type RouteHandler } from "../testing/api-pages";
 import { getPool } from "../db";
 import { auditLog, builds, channels, devices, flavours, type BuildStatus } from "../db/schema";
 import type { Actor } from "../auth/actor";
@@ -30,8 +31,6 @@ afterAll(async () => {
   await getPool().end();
 });
 
-type Handler = (req: Request, ctx: { params: Promise<Record<string, string>> }) => Promise<Response>;
-
 let baseId: string;
 let customer: Actor;
 let token: string;
@@ -43,34 +42,11 @@ beforeAll(async () => {
   token = (await createToken(db, customer, { name: "lists" })).token;
 });
 
-async function call(handler: Handler, path: string, params: Record<string, string> = {}, bearer = token) {
-  const res = await handler(new Request(`https://localhost${path}`, { headers: { authorization: `Bearer ${bearer}` } }), { params: Promise.resolve(params) });
-  return { status: res.status, link: res.headers.get("link"), body: (await res.json()) as any };
-}
+const call = (handler: RouteHandler, path: string, params: Record<string, string> = {}, bearer = token) => callRoute(handler, path, bearer, params);
 
-/**
- * Follows `next` from the first page to the last, checking each page's Link header, and returns the ids in the order
- * shown. `between` runs after each page (inserts that must neither repeat nor hide an item).
- */
-async function walk(handler: Handler, path: string, key: string, params: Record<string, string> = {}, between?: () => Promise<void>) {
-  const ids: string[] = [];
-  let url = path;
-  for (let pages = 0; pages < 1000; pages++) {
-    const page = await call(handler, url, params);
-    expect(page.status, JSON.stringify(page.body)).toBe(200);
-    ids.push(...page.body[key].map((item: { id: string | number }) => String(item.id)));
-    if (page.body.next === null) {
-      expect(page.link).toBeNull();
-      return ids;
-    }
-    const next = new URL(url, "https://localhost");
-    next.searchParams.set("cursor", page.body.next);
-    expect(page.link).toBe(`<${next.pathname}${next.search}>; rel="next"`);
-    url = `${next.pathname}${next.search}`;
-    await between?.();
-  }
-  throw new Error("more than 1000 pages");
-}
+/** Every page of a list, as the ids shown in order. */
+const walk = async (handler: RouteHandler, path: string, key: string, params: Record<string, string> = {}, between?: () => Promise<void>) =>
+  (await walkPages(handler, path, key, token, params, between)).map((item: { id: string | number }) => String(item.id));
 
 const flavourName = () => `pg-${crypto.randomUUID().slice(0, 8)}`;
 const fork = (actor: Actor, name = flavourName()) => createFlavour(db, actor, { baseManifestId: baseId, name, description: "" });
@@ -234,18 +210,8 @@ describe("revisions, audit, devices and releases", () => {
       .values(Array.from({ length: 25 }, (_, i) => ({ orgId: actor.org.id, action: "test.entry", channelId: i % 2 ? stable.id : null, detail: { i } })))
       .returning({ id: auditLog.id });
     const write = async () => void (await db.insert(auditLog).values({ orgId: actor.org.id, action: "test.between", channelId: stable.id }));
-    const walkAs = async (handler: Handler, path: string, key: string, params: Record<string, string> = {}) => {
-      const ids: string[] = [];
-      let url = path;
-      for (;;) {
-        const page = await call(handler, url, params, own);
-        expect(page.status, JSON.stringify(page.body)).toBe(200);
-        ids.push(...page.body[key].map((e: { id: string | number }) => String(e.id)));
-        if (!page.body.next) return ids;
-        url = `${path}&cursor=${page.body.next}`;
-        await write();
-      }
-    };
+    const walkAs = async (handler: RouteHandler, path: string, key: string, params: Record<string, string> = {}) =>
+      (await walkPages(handler, path, key, own, params, write)).map((e: { id: string | number }) => String(e.id));
     const all = await walkAs(auditRoute.GET, "/api/v1/audit?limit=4", "entries");
     expect(new Set(all).size).toBe(all.length);
     expect(all).toEqual(expect.arrayContaining(entries.map((e) => String(e.id))));
