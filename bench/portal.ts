@@ -4,9 +4,10 @@
 // It starts PostgreSQL and the web server only (stack.ts: a fresh embedded PostgreSQL and `scripts/web.ts` with
 // NODE_ENV=production; no Docker, registry or worker; data in .data/bench/run-<nonce>, deleted at the end), and loads,
 // with SQL in bulk (not through the API: the bench measures reading, not writing), one organisation holding 1,000
-// flavours and 10,000 builds, 5,000 of them on one flavour whose history has 500 revisions, plus 300 devices and
-// 2,000 audit entries. A second organisation holds one flavour with 10 builds: the baseline, the same pages with
-// almost no data, measured in the same run.
+// flavours and 10,000 builds, 5,000 of them on one flavour whose history has 500 revisions and whose repository has 500
+// (one per successful build), plus 300 devices and 2,000 audit entries; and 1,000 more organisations for an admin's
+// list. A second organisation holds one flavour with 10 builds: the baseline, the same pages with almost no data,
+// measured in the same run (for the admin's organisation list: the same list searched down to one organisation).
 // Each page (signed in with a session cookie, through next-auth's own credentials sign-in) and API list (with a bearer
 // token) is asked 50 times one after the other, then 48 times with 4 requests in flight; p50 and p95 of each are
 // printed, with the ratio to the baseline's p50 and PASS/MISS against p50 < 150 ms (sequential). GET /api/health is
@@ -16,7 +17,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { eq, sql } from "drizzle-orm";
 import { createDb } from "@/lib/db";
-import { channels } from "@/lib/db/schema";
+import { channels, users } from "@/lib/db/schema";
 import { signUp } from "@/lib/auth/sign-up";
 import { loadActor } from "@/lib/auth/actor";
 import { createToken } from "@/lib/auth/tokens";
@@ -35,6 +36,9 @@ const OTHER_BUILDS = 5_000 / SCALE;
 const REVISIONS = 500 / SCALE;
 const DEVICES = 300 / SCALE;
 const AUDIT = 2_000 / SCALE;
+/** Repository revisions of the busy flavour (one per successful build), and organisations the admin lists. */
+const REPOSITORY_REVISIONS = 500 / SCALE;
+const ORGS = 1_000 / SCALE;
 const SEQUENTIAL = SMOKE ? 10 : 50;
 const CONCURRENT = SMOKE ? 8 : 48;
 const IN_FLIGHT = 4;
@@ -77,6 +81,18 @@ const insertBuildsSql = (t: Tenant, count: number) => sql`
   order by r.number, b.n
   limit ${count}`;
 
+/**
+ * An operator: a user made admin in the database (the configured admin's password is not the bench's to know), who
+ * signs in and lists every organisation.
+ */
+async function operator(db: ReturnType<typeof createDb>["db"]): Promise<{ email: string; token: string }> {
+  const email = `bench-${nonce}-operator@bench.strata.test`;
+  const { userId } = await signUp(db, { email, name: "Bench operator", organisation: `Bench ${nonce} operators`, password: PASSWORD });
+  await db.update(users).set({ role: "admin" }).where(eq(users.id, userId));
+  const token = (await createToken(db, await loadActor(db, userId, "session"), { name: "bench operator" })).token;
+  return { email, token };
+}
+
 /** The busy organisation: its rows in bulk. */
 async function loadBusy(db: ReturnType<typeof createDb>["db"], t: Tenant) {
   const started = performance.now();
@@ -112,12 +128,23 @@ async function loadBusy(db: ReturnType<typeof createDb>["db"], t: Tenant) {
     insert into audit_log (org_id, actor_user_id, action, subject, channel_id, detail, at)
     select ${t.orgId}::uuid, ${t.userId}::uuid, 'device.rename', gen_random_uuid()::text, ${t.channelId}::uuid, jsonb_build_object('before', jsonb_build_object('name', 'a' || g), 'after', jsonb_build_object('name', 'b' || g)), now() - g * interval '1 minute'
     from generate_series(1, ${AUDIT}) g`);
+  // Repository revisions as successful builds publish them (no artefacts or registry behind them: the list reads none).
+  await db.execute(sql`
+    insert into repository_revisions (org_id, flavour_id, number, build_id, index, index_digest, reference, manifest_digest, package_count, file_count, size, uncompressed_size, debian_package_count, created_at)
+    select ${t.orgId}::uuid, ${t.flavourId}::uuid, row_number() over (order by b.created_at, b.id), b.id, '{}', 'sha256:' || md5(b.id::text) || md5(b.version),
+           '127.0.0.1:5000/' || ${slug} || '/main-repo:' || b.version, 'sha256:' || md5(b.version) || md5(b.id::text), 24, 9000, 300000000, 900000000, 410, b.finished_at
+    from (select * from builds where flavour_id = ${t.flavourId}::uuid and status = 'succeeded' order by created_at, id limit ${REPOSITORY_REVISIONS}) b`);
+  // Other customers' organisations, for the admin's list.
+  await db.execute(sql`
+    insert into orgs (name, slug, created_at)
+    select 'Customer ' || ${nonce} || ' ' || lpad(g::text, 4, '0'), 'customer-' || ${nonce} || '-' || lpad(g::text, 4, '0'), now() - g * interval '1 hour'
+    from generate_series(1, ${ORGS}) g`);
   await db.execute(sql`analyze`);
   const [counts] = (
     await db.execute(sql`select (select count(*) from flavours where org_id = ${t.orgId}::uuid)::int as flavours, (select count(*) from builds where org_id = ${t.orgId}::uuid)::int as builds,
       (select count(*) from builds where flavour_id = ${t.flavourId}::uuid)::int as "bigBuilds", (select count(*) from flavour_revisions where flavour_id = ${t.flavourId}::uuid)::int as revisions`)
   ).rows as Array<{ flavours: number; builds: number; bigBuilds: number; revisions: number }>;
-  log(`loaded ${counts.flavours} flavours, ${counts.builds} builds (${counts.bigBuilds} on one flavour with ${counts.revisions} revisions), ${DEVICES} devices, ${AUDIT} audit entries in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  log(`loaded ${counts.flavours} flavours, ${counts.builds} builds (${counts.bigBuilds} on one flavour with ${counts.revisions} revisions and ${REPOSITORY_REVISIONS} repository revisions), ${DEVICES} devices, ${AUDIT} audit entries, ${ORGS} more organisations in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
 /** Signs in through next-auth's credentials flow, as the sign-in form does; returns the Cookie header of the session. */
@@ -196,9 +223,11 @@ async function main(teardown: Teardown) {
   const { db, pool } = createDb(databaseUrl, { max: 2 });
   let busy: Tenant;
   let quiet: Tenant;
+  let admin: { email: string; token: string };
   try {
     busy = await tenant(db, "busy");
     quiet = await tenant(db, "quiet");
+    admin = await operator(db);
     await db.execute(insertBuildsSql(quiet, 10));
     await loadBusy(db, busy);
   } finally {
@@ -206,20 +235,38 @@ async function main(teardown: Teardown) {
   }
   const portal = await startPortal({ databaseUrl }, { runDir, nonce, env: {}, log, worker: false }, teardown);
   const base = portal.customer.base;
-  const cookies = { busy: await signIn(base, busy.email), quiet: await signIn(base, quiet.email) };
+  const cookies = { busy: await signIn(base, busy.email), quiet: await signIn(base, quiet.email), admin: await signIn(base, admin.email) };
+  const quietSlug = `bench-${nonce}-quiet`;
 
-  const targets: Array<{ name: string; path: (t: Tenant) => string; auth: "cookie" | "token" }> = [
-    { name: "/flavours", path: () => "/flavours", auth: "cookie" },
-    { name: "a flavour's builds page", path: (t) => `/flavours/${t.flavourId}/builds`, auth: "cookie" },
-    { name: "a flavour's history page", path: (t) => `/flavours/${t.flavourId}/history`, auth: "cookie" },
-    { name: "/dashboard", path: () => "/dashboard", auth: "cookie" },
-    { name: "/devices", path: () => "/devices", auth: "cookie" },
-    { name: "GET /api/v1/flavours", path: () => "/api/v1/flavours", auth: "token" },
-    { name: "GET …/builds", path: (t) => `/api/v1/flavours/${t.flavourId}/builds`, auth: "token" },
-    { name: "GET …/revisions", path: (t) => `/api/v1/flavours/${t.flavourId}/revisions`, auth: "token" },
+  // Each list as the busy organisation sees it, against its baseline: the same page or list of the quiet organisation;
+  // for the admin's organisation list, the same list searched down to the quiet organisation.
+  type Who = "busy" | "quiet" | "admin";
+  const headersOf = (who: Who, auth: "cookie" | "token"): Record<string, string> =>
+    auth === "cookie" ? { cookie: cookies[who] } : { authorization: `Bearer ${who === "admin" ? admin.token : who === "busy" ? busy.token : quiet.token}` };
+  const perTenant = (name: string, path: (t: Tenant) => string, auth: "cookie" | "token") => ({
+    name,
+    loaded: { path: path(busy), headers: headersOf("busy", auth) },
+    baseline: { path: path(quiet), headers: headersOf("quiet", auth) },
+  });
+  const forAdmin = (name: string, path: string, auth: "cookie" | "token") => ({
+    name,
+    loaded: { path, headers: headersOf("admin", auth) },
+    baseline: { path: `${path}?q=${quietSlug}`, headers: headersOf("admin", auth) },
+  });
+  const targets = [
+    perTenant("/flavours", () => "/flavours", "cookie"),
+    perTenant("a flavour's builds page", (t) => `/flavours/${t.flavourId}/builds`, "cookie"),
+    perTenant("a flavour's history page", (t) => `/flavours/${t.flavourId}/history`, "cookie"),
+    perTenant("a flavour's repository page", (t) => `/flavours/${t.flavourId}/repository`, "cookie"),
+    perTenant("/dashboard", () => "/dashboard", "cookie"),
+    perTenant("/devices", () => "/devices", "cookie"),
+    forAdmin("/admin (organisations)", "/admin", "cookie"),
+    perTenant("GET /api/v1/flavours", () => "/api/v1/flavours", "token"),
+    perTenant("GET …/builds", (t) => `/api/v1/flavours/${t.flavourId}/builds`, "token"),
+    perTenant("GET …/revisions", (t) => `/api/v1/flavours/${t.flavourId}/revisions`, "token"),
+    perTenant("GET …/repository", (t) => `/api/v1/flavours/${t.flavourId}/repository`, "token"),
+    forAdmin("GET /api/v1/orgs (admin)", "/api/v1/orgs", "token"),
   ];
-  const headersOf = (t: Tenant, who: "busy" | "quiet", auth: "cookie" | "token"): Record<string, string> =>
-    auth === "cookie" ? { cookie: cookies[who] } : { authorization: `Bearer ${t.token}` };
 
   const health = await measure(`${base}/api/health`, {});
   log(`GET /api/health (the floor of a request): p50 ${health.sequential.p50.toFixed(1)} ms, p95 ${health.sequential.p95.toFixed(1)} ms`);
@@ -228,8 +275,8 @@ async function main(teardown: Teardown) {
   let flavoursHtml = 0;
   for (const target of targets) {
     portal.assertRunning();
-    const baseline = await measure(`${base}${target.path(quiet)}`, headersOf(quiet, "quiet", target.auth));
-    const loaded = await measure(`${base}${target.path(busy)}`, headersOf(busy, "busy", target.auth));
+    const baseline = await measure(`${base}${target.baseline.path}`, target.baseline.headers);
+    const loaded = await measure(`${base}${target.loaded.path}`, target.loaded.headers);
     if (target.name === "/flavours") flavoursHtml = loaded.sequential.bytes;
     const pass = loaded.sequential.p50 < TARGET_P50_MS;
     if (!pass) misses++;
@@ -250,8 +297,12 @@ async function main(teardown: Teardown) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   console.log("");
-  console.log(`Portal lists: ${FLAVOURS} flavours, ${BIG_BUILDS + OTHER_BUILDS} builds (${BIG_BUILDS} on one flavour, ${REVISIONS} revisions); ${SEQUENTIAL} requests one at a time, ${CONCURRENT} with ${IN_FLIGHT} in flight.`);
-  console.log(`Baseline: the same page or list of an organisation with 1 flavour and 10 builds, in the same run; GET /api/health p50 ${health.sequential.p50.toFixed(1)} ms.`);
+  console.log(
+    `Portal lists: ${FLAVOURS} flavours, ${BIG_BUILDS + OTHER_BUILDS} builds (${BIG_BUILDS} on one flavour, ${REVISIONS} revisions, ${REPOSITORY_REVISIONS} repository revisions), ${ORGS} more organisations; ${SEQUENTIAL} requests one at a time, ${CONCURRENT} with ${IN_FLIGHT} in flight.`,
+  );
+  console.log(
+    `Baseline: the same page or list of an organisation with 1 flavour and 10 builds (the admin's organisation list: searched down to one), in the same run; GET /api/health p50 ${health.sequential.p50.toFixed(1)} ms.`,
+  );
   console.log(line(header));
   for (const r of rows) console.log(line(r));
   console.log(`/flavours HTML: ${kib(flavoursHtml)} (it was 1.5 MB with all 1,000 flavours on one page).`);
